@@ -1,0 +1,105 @@
+"""Experiment drivers: read an experiment file (TOML), run it, save labelled results.
+
+An experiment file names its kind::
+
+    [experiment]
+    kind = "electrically_induced_cramp"
+    name = "electrically_induced_cramp"     # optional; default: the file's stem
+
+Each kind is a module in this package that registers a runner with :func:`register`.
+A runner takes the parsed file (a dict, already checked for the ``experiment`` table)
+and an output folder, writes its results and figure there, and returns an
+:class:`ExperimentReport` whose ``lines`` the CLI prints.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+__all__ = ["ExperimentReport", "register", "run_experiment", "load_experiment", "KINDS"]
+
+
+@dataclass
+class ExperimentReport:
+    """What a run of an experiment file produced.
+
+    Attributes
+    ----------
+    name : str
+        Experiment name (folder name under the output root).
+    lines : list of str
+        Human-readable summary, one finding per line (the CLI prints these).
+    metrics : dict
+        Machine-readable numbers (``--json`` prints these; regression checks compare them).
+    files : list of Path
+        Everything written (results, figures).
+    """
+
+    name: str
+    lines: list[str] = field(default_factory=list)
+    metrics: dict = field(default_factory=dict)
+    files: list[Path] = field(default_factory=list)
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {"name": self.name, "metrics": self.metrics, "files": [str(f) for f in self.files]},
+            indent=2,
+            default=float,
+        )
+
+
+Runner = Callable[[dict, Path], ExperimentReport]
+
+#: kind -> module that registers it (imported lazily so one kind's imports never slow another)
+KINDS: dict[str, str] = {}
+_RUNNERS: dict[str, Runner] = {}
+
+
+def register(kind: str) -> Callable[[Runner], Runner]:
+    """Decorator: make ``kind`` runnable from experiment files."""
+
+    def deco(fn: Runner) -> Runner:
+        _RUNNERS[kind] = fn
+        return fn
+
+    return deco
+
+
+def load_experiment(path: str | Path) -> dict:
+    """Parse an experiment file and check its ``[experiment]`` table."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"experiment file {str(path)!r} does not exist")
+    with path.open("rb") as fh:
+        try:
+            cfg = tomllib.load(fh)
+        except tomllib.TOMLDecodeError as exc:
+            raise ValueError(f"{path}: not valid TOML: {exc}") from exc
+    exp = cfg.get("experiment")
+    if not isinstance(exp, dict) or "kind" not in exp:
+        raise ValueError(f"{path}: missing [experiment] table with a `kind` key")
+    kind = exp["kind"]
+    if kind not in KINDS:
+        raise ValueError(
+            f"{path}: `experiment.kind` = {kind!r} is not a known kind; "
+            f"valid kinds: {', '.join(sorted(KINDS))}"
+        )
+    exp.setdefault("name", path.stem)
+    cfg["_path"] = str(path)
+    return cfg
+
+
+def run_experiment(path: str | Path, out_root: str | Path = "results") -> ExperimentReport:
+    """Run an experiment file; results go to ``out_root/<name>/``."""
+    cfg = load_experiment(path)
+    kind = cfg["experiment"]["kind"]
+    if kind not in _RUNNERS:
+        importlib.import_module(KINDS[kind])
+    out = Path(out_root) / cfg["experiment"]["name"]
+    out.mkdir(parents=True, exist_ok=True)
+    return _RUNNERS[kind](cfg, out)
