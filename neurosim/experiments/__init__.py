@@ -56,7 +56,9 @@ class ExperimentReport:
 Runner = Callable[[dict, Path], ExperimentReport]
 
 #: kind -> module that registers it (imported lazily so one kind's imports never slow another)
-KINDS: dict[str, str] = {}
+KINDS: dict[str, str] = {
+    "electrically_induced_cramp": "neurosim.experiments.electrically_induced_cramp",
+}
 _RUNNERS: dict[str, Runner] = {}
 
 
