@@ -3,9 +3,14 @@
 Layers (arrows point down): ``kernels`` <- declarations (``channels``, ``morphology``,
 ``ions``, ``compression``, ``spinal``, ``muscle``) <- entry points (``simulate``,
 ``chain``) <- drivers (``experiments``, ``sweep``, ``figures``, ``cli``).
+
+The public API is re-exported here and imported on first use, so that ``import
+neurosim`` stays cheap for commands that need only one level.
 """
 
 from __future__ import annotations
+
+import importlib
 
 __version__ = "0.1.0"
 
@@ -14,4 +19,25 @@ class NeurosimWarning(UserWarning):
     """Warnings raised by neurosim itself (tests turn these into errors)."""
 
 
-__all__ = ["__version__", "NeurosimWarning"]
+_PUBLIC = {
+    "simulate": "neurosim.simulate",
+    "CableSimulation": "neurosim.simulate",
+    "CableModel": "neurosim.simulate",
+    "CableResult": "neurosim.simulate",
+    "Protocol": "neurosim.simulate",
+    "Stimulus": "neurosim.simulate",
+    "load_model": "neurosim.simulate.load",
+    "ModelFile": "neurosim.simulate.load",
+    "Section": "neurosim.morphology",
+    "Morphology": "neurosim.morphology",
+    "Mechanism": "neurosim.channels",
+    "get_mechanism": "neurosim.channels",
+}
+
+__all__ = ["__version__", "NeurosimWarning", *_PUBLIC]
+
+
+def __getattr__(name: str):
+    if name in _PUBLIC:
+        return getattr(importlib.import_module(_PUBLIC[name]), name)
+    raise AttributeError(f"module 'neurosim' has no attribute {name!r}")

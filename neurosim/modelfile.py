@@ -132,7 +132,9 @@ class Field:
         )
 
 
-def read_table(table: dict, fields: dict[str, Field], where: str) -> dict[str, Any]:
+def read_table(
+    table: dict, fields: dict[str, Field], where: str, partial: bool = False
+) -> dict[str, Any]:
     """Check ``table`` against ``fields``; return every field's value in internal units.
 
     Parameters
@@ -143,16 +145,19 @@ def read_table(table: dict, fields: dict[str, Field], where: str) -> dict[str, A
         The schema.
     where : str
         Dotted path of the table, used as the prefix of every key in error messages.
+    partial : bool
+        Return only the keys present (no defaults, nothing required): for tables that
+        override some values of a declaration.
     """
     if not isinstance(table, dict):
         raise TypeError(f"`{where}` must be a table, got {type(table).__name__}")
-    required = [k for k, f in fields.items() if f.default is REQUIRED]
+    required = [] if partial else [k for k, f in fields.items() if f.default is REQUIRED]
     check_keys(f"[{where}]", table.keys(), fields.keys(), required)
     out: dict[str, Any] = {}
     for key, field in fields.items():
         if key in table:
             out[key] = field.read(table[key], f"{where}.{key}" if where else key)
-        else:
+        elif not partial:
             out[key] = field.default
     return out
 

@@ -116,7 +116,7 @@ def parse_quantity(value: object, dimension: str, key: str) -> float:
         if dimension != "dimensionless":
             raise ValueError(
                 f"`{key}` = {value!r} has no unit; write it as e.g. "
-                f"\"{value} {INTERNAL[dimension]}\" (allowed units: {', '.join(allowed)})"
+                f'"{value} {INTERNAL[dimension]}" (allowed units: {", ".join(allowed)})'
             )
         number, unit = float(value), ""
     elif isinstance(value, str):

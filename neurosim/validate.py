@@ -114,7 +114,9 @@ def check_keys(where: str, given: Iterable[str], allowed: Iterable[str], require
         )
     missing = [k for k in required if k not in given]
     if missing:
-        raise ValueError(f"missing required key(s) {', '.join(repr(k) for k in missing)} in {where}")
+        raise ValueError(
+            f"missing required key(s) {', '.join(repr(k) for k in missing)} in {where}"
+        )
 
 
 def check_choice(key: str, value, choices: Iterable[str]) -> str:

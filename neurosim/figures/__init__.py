@@ -39,7 +39,9 @@ _RC = {
     "axes.spines.top": False,
     "axes.spines.right": False,
     "axes.prop_cycle": matplotlib.cycler(
-        color=[PALETTE[k] for k in ("blue", "orange", "green", "vermillion", "purple", "sky", "black")]
+        color=[
+            PALETTE[k] for k in ("blue", "orange", "green", "vermillion", "purple", "sky", "black")
+        ]
     ),
     "figure.dpi": 110,
     "savefig.dpi": 150,
