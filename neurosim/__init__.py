@@ -20,7 +20,7 @@ class NeurosimWarning(UserWarning):
 
 
 _PUBLIC = {
-    "simulate": "neurosim.simulate",
+    "simulate_cable": "neurosim.simulate",
     "CableSimulation": "neurosim.simulate",
     "CableModel": "neurosim.simulate",
     "CableResult": "neurosim.simulate",

@@ -57,7 +57,7 @@ def _format_summary(s: dict, meta: dict) -> str:
 def _cmd_simulate(args: argparse.Namespace) -> int:
     import json
 
-    from neurosim.simulate import simulate
+    from neurosim.simulate import simulate_cable
     from neurosim.simulate.load import load_model
 
     overrides = _parse_sets(args.set)
@@ -66,7 +66,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     if args.celsius is not None:
         overrides["model.celsius"] = f"{args.celsius} degC"
     mf = load_model(args.model, overrides)
-    res = simulate(mf.model, mf.protocol, threads=args.threads)
+    res = simulate_cable(mf.model, mf.protocol, threads=args.threads)
     summary = res.summary(0)
     if args.json:
         print(json.dumps(summary, indent=2))

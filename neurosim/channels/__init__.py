@@ -18,6 +18,7 @@ from neurosim.channels.base import (
     sigmoid,
 )
 from neurosim.channels.hh import HH
+from neurosim.channels.mrg import MRG_NODE
 from neurosim.channels.passive import PAS
 
 __all__ = [
@@ -58,5 +59,5 @@ def get_mechanism(name: str) -> Mechanism:
         ) from None
 
 
-for _m in (HH, PAS):
+for _m in (HH, PAS, MRG_NODE):
     register_mechanism(_m)

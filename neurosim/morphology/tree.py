@@ -21,7 +21,6 @@ If any section has it, every section gets it, with NEURON's insert defaults
 
 from __future__ import annotations
 
-import fnmatch
 import math
 import re
 from dataclasses import dataclass, field
@@ -326,11 +325,15 @@ class Morphology:
         return self.sec_start[name] + self._segment_of(sec, x)
 
     def compartments(self, pattern: str = "*") -> np.ndarray:
-        """All compartments of the sections whose names match a glob (``"node[*]"``)."""
+        """All compartments of the sections whose names match a glob (``"node[*]"``).
+
+        ``*`` and ``?`` are wildcards; brackets are literal (section arrays).
+        """
+        rx = re.compile(re.escape(pattern).replace(r"\*", ".*").replace(r"\?", ".") + "$")
         idx = [
             np.arange(self.sec_start[s.name], self.sec_end[s.name])
             for s in self.sections
-            if fnmatch.fnmatchcase(s.name, pattern)
+            if rx.match(s.name)
         ]
         if not idx:
             raise ValueError(
@@ -339,9 +342,10 @@ class Morphology:
         return np.concatenate(idx)
 
     def label(self, comp: int) -> str:
-        """``"name(x)"`` of a compartment (the segment centre); ``"junction"`` otherwise."""
+        """``"name(x)"`` of a compartment (its segment centre), ``"name"`` for a
+        one-segment section, ``"junction[i]"`` for a branch-point node."""
         for s in self.sections:
             start = self.sec_start[s.name]
             if start <= comp < start + s.nseg:
-                return f"{s.name}({(comp - start + 0.5) / s.nseg:.6g})"
+                return s.name if s.nseg == 1 else f"{s.name}({(comp - start + 0.5) / s.nseg:.6g})"
         return f"junction[{comp}]"

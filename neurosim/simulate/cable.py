@@ -1,13 +1,13 @@
 """The entry point for a batch of cables: :func:`simulate` and :class:`CableSimulation`.
 
->>> from neurosim import load_model, simulate
+>>> from neurosim import load_model, simulate_cable
 >>> mf = load_model("models/cable/hh_cable.toml")
->>> res = simulate(mf.model, mf.protocol, batch={"hh.gnabar": [0.10, 0.12, 0.14]})
+>>> res = simulate_cable(mf.model, mf.protocol, batch={"hh.gnabar": [0.10, 0.12, 0.14]})
 >>> res.conduction_velocity()          # m/s, one per member
 
 :class:`CableSimulation` exposes the same run step by step (``advance``) for layers
 that change slow parameters between stretches of the fast electrical integration
-(ion concentrations, compression); :func:`simulate` is initialise + advance + result.
+(ion concentrations, compression); :func:`simulate_cable` is initialise + advance + result.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from neurosim.simulate.protocol import METHODS, Protocol
 from neurosim.simulate.result import CableResult
 from neurosim.validate import check_int
 
-__all__ = ["simulate", "CableSimulation", "path_distance", "set_threads"]
+__all__ = ["simulate_cable", "CableSimulation", "path_distance", "set_threads"]
 
 # Resting state search: steps of _REST_DT (exact fixed point for any dt: backward Euler
 # and exponential Euler leave a true steady state unchanged), in chunks, until the
@@ -361,7 +361,9 @@ class CableSimulation:
         )
 
 
-def simulate(models, protocol: Protocol, batch: dict | None = None, threads=None) -> CableResult:
+def simulate_cable(
+    models, protocol: Protocol, batch: dict | None = None, threads=None
+) -> CableResult:
     """Run a batch of cables from ``t = 0`` to ``protocol.tstop``.
 
     Parameters

@@ -103,11 +103,7 @@ Builder = Callable[[dict, dict], CableModel]
 #: model kind -> function(config, model table) building the CableModel
 BUILDERS: dict[str, Builder] = {}
 #: kind -> module that registers its builder (imported on first use)
-_LAZY = {
-    "mrg": "neurosim.morphology.mrg",
-    "human_motor": "neurosim.morphology.mrg",
-    "human_sensory": "neurosim.morphology.mrg",
-}
+_LAZY = {"mrg": "neurosim.simulate.axons"}
 
 
 def register_builder(kind: str) -> Callable[[Builder], Builder]:
