@@ -20,6 +20,8 @@ current                nA              point sources (stimuli)
 conductance            uS              absolute, per compartment (kernels)
 capacitance            nF              absolute, per compartment (kernels)
 pressure               mmHg
+oxygen                 mM              dissolved O2 (1 mg/L = 1/32 mM; PO2 1 mmHg
+                                       = 1.39 uM in plasma at 37 degC)
 frequency              Hz              spike rates
 velocity               m/s             conduction velocity (um/ms = 1e-3 m/s)
 =====================  ==============  ==========================================
@@ -51,6 +53,7 @@ INTERNAL: dict[str, str] = {
     "conductance": "uS",
     "capacitance": "nF",
     "pressure": "mmHg",
+    "oxygen": "mM",
     "frequency": "Hz",
     "rate": "1/ms",
     "velocity": "m/s",
@@ -74,6 +77,8 @@ UNITS: dict[str, dict[str, float]] = {
     "conductance": {"uS": 1.0, "nS": 1e-3, "mS": 1e3},
     "capacitance": {"nF": 1.0, "pF": 1e-3, "uF": 1e3},
     "pressure": {"mmHg": 1.0, "kPa": 7.500615758, "cmH2O": 0.735559},
+    # O2: molar mass 32 g/mol; Henry's law in plasma at 37 degC, 1.39 uM per mmHg
+    "oxygen": {"mM": 1.0, "uM": 1e-3, "mg/L": 1.0 / 32.0, "mmHg": 1.39e-3},
     "frequency": {"Hz": 1.0, "/s": 1.0, "1/s": 1.0, "/min": 1.0 / 60.0, "1/min": 1.0 / 60.0},
     "rate": {"1/ms": 1.0, "/ms": 1.0, "1/s": 1e-3, "/s": 1e-3},
     "velocity": {"m/s": 1.0, "mm/ms": 1.0, "um/ms": 1e-3},

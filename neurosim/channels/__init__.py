@@ -18,6 +18,7 @@ from neurosim.channels.base import (
     sigmoid,
 )
 from neurosim.channels.hh import HH
+from neurosim.channels.human import HUMAN_MECHANISMS
 from neurosim.channels.mrg import MRG_NODE
 from neurosim.channels.passive import PAS
 
@@ -59,5 +60,5 @@ def get_mechanism(name: str) -> Mechanism:
         ) from None
 
 
-for _m in (HH, PAS, MRG_NODE):
+for _m in (HH, PAS, MRG_NODE, *HUMAN_MECHANISMS):
     register_mechanism(_m)

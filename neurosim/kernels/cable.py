@@ -60,6 +60,8 @@ spk_t, spk_peak (B, D, M)      spike times (ms, threshold crossing interpolated
 spk_n           (B, D)         spike counts (may exceed M: the caller checks overflow)
 q_acc           (B, S)         charge through each site (pC = nA ms, outward +),
                                accumulated when ``accumulate``
+g_acc           (B, S)         conductance-time integral of each site (uS ms), when
+                               ``accumulate`` (splits a mixed-ion current by ion)
 ==============  =============  ======================================================
 """
 
@@ -244,6 +246,7 @@ def integrate(
     spk_n,
     accumulate,
     q_acc,
+    g_acc,
 ):
     """Advance every batch member ``n_steps`` steps of ``dt`` from global step ``step0``.
 
@@ -280,6 +283,7 @@ def integrate(
         GB = np.empty((n_sites, W))
         ER = np.empty((n_sites, W))
         QA = np.empty((n_sites, W))
+        GA = np.empty((n_sites, W))
         PHI = np.empty((phi.shape[1], W))
         GS = np.empty((n_gs, W))
         AMP = np.empty((n_pulse, W))
@@ -290,6 +294,7 @@ def integrate(
         _load(gbar, b0, W, GB)
         _load(erev, b0, W, ER)
         _load(q_acc, b0, W, QA)
+        _load(g_acc, b0, W, GA)
         _load(phi, b0, W, PHI)
         _load(gstate, b0, W, GS)
         _load(stim_amp, b0, W, AMP)
@@ -383,6 +388,7 @@ def integrate(
                     sc = site_comp[s]
                     for w in range(W):
                         QA[s, w] += gsite[s, w] * (r[sc, w] - ER[s, w]) * dt
+                        GA[s, w] += gsite[s, w] * dt
             _gates(
                 dt,
                 V,
@@ -427,3 +433,4 @@ def integrate(
             _store(vx, b0, W, VX)
         if accumulate:
             _store(q_acc, b0, W, QA)
+            _store(g_acc, b0, W, GA)

@@ -128,8 +128,10 @@ class CableSimulation:
         self.gstate = np.zeros((B, self.k.n_gate_states))
         #: steady outward current per compartment (nA): pump currents etc. set by other layers
         self.i_extra = np.zeros((B, n))
-        #: charge through each channel site (pC, outward +) when ``accumulate`` is set
+        #: charge through each channel site (pC, outward +) and conductance-time integral
+        #: (uS ms), accumulated while ``accumulate`` is set (ion bookkeeping reads them)
         self.q_acc = np.zeros_like(self.k.gbar)
+        self.g_acc = np.zeros_like(self.k.gbar)
         self.accumulate = False
         self.step = 0
         self.t0 = 0.0
@@ -152,6 +154,20 @@ class CableSimulation:
         if k.rest:
             self._relax()
         self.step = 0
+        self.rec_out[:, :, 0] = self.v[:, self.rec_comp]
+        return self
+
+    def reset_clock(self) -> CableSimulation:
+        """Keep the state, restart the clock: step 0, no spikes, recording from now.
+
+        Used by layers that integrate the fast layer in windows (the stimuli of the
+        protocol then apply in every window, timed from its start).
+        """
+        self.step = 0
+        self.spk_n[:] = 0
+        self.spk_t[:] = np.nan
+        self.spk_peak[:] = np.nan
+        self.rec_out[:] = np.nan
         self.rec_out[:, :, 0] = self.v[:, self.rec_comp]
         return self
 
@@ -274,6 +290,7 @@ class CableSimulation:
             spk_n,
             accumulate,
             self.q_acc,
+            self.g_acc,
         )
         bad = ~np.isfinite(self.v)
         if bad.any():

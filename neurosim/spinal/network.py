@@ -38,6 +38,7 @@ import hashlib
 import json
 import os
 import platform
+import resource
 import subprocess
 import tempfile
 import time
@@ -60,55 +61,92 @@ _SI = {
     "Hz": 1.0,
     "1/ms": 1e3,
     "1": 1.0,
-    "ca_alpha": 1e-3 * 1e4 / 10.0,  # (uM/ms) per (uA/cm2): see _MN_EQS
+    "ca_alpha": 1e5,  # (uM/ms) per (uA/cm2) -> 1/s per (A/m2): see _MN_STEP
     "int": 1,
 }
 
 # Booth, Rinzel & Kiehn (1997), J Neurophysiol 78:3371, with every constant a variable.
-# Calcium is in uM (dimensionless number); d[Ca]/dt = f (-alpha I_Ca - kca [Ca]) with
-# I_Ca in uA/cm2 and alpha = 0.009 uM/ms per uA/cm2 as in the paper.
+# One step is written out as NEURON integrates (DESIGN.md "numerics like the
+# references"): gates by exponential Euler with rates at the old voltage, then both
+# compartment voltages by backward Euler, the 2x2 coupled system solved exactly. As
+# with NEURON's TABLE statement, the voltage-dependent rate functions are tabulated
+# (:data:`RATE_TABLE_COLUMNS`, built in Python from the model parameters and dt) and
+# interpolated linearly.
+# Calcium is in uM (a plain number): d[Ca]/dt = f (-alpha I_Ca - kca [Ca]) with I_Ca in
+# uA/cm2 and alpha = 0.009 uM/ms per uA/cm2 as in the paper; it is advanced exactly
+# with the calcium current of the old step.
+_MN_STEP = """
+xs = clip((Vs - tab_vmin)/tab_dv, 0, tab_last)
+ks = floor(xs)
+fs = xs - ks
+xd = clip((Vd - tab_vmin)/tab_dv, 0, tab_last)
+kv_d = floor(xd)
+fd = xd - kv_d
+m_inf = rate_tab(ks*second, 0) + fs*(rate_tab(ks*second + second, 0) - rate_tab(ks*second, 0))
+h_inf = rate_tab(ks*second, 1) + fs*(rate_tab(ks*second + second, 1) - rate_tab(ks*second, 1))
+h_dec = rate_tab(ks*second, 2) + fs*(rate_tab(ks*second + second, 2) - rate_tab(ks*second, 2))
+n_inf = rate_tab(ks*second, 3) + fs*(rate_tab(ks*second + second, 3) - rate_tab(ks*second, 3))
+n_dec = rate_tab(ks*second, 4) + fs*(rate_tab(ks*second + second, 4) - rate_tab(ks*second, 4))
+mns_inf = rate_tab(ks*second, 5) + fs*(rate_tab(ks*second + second, 5) - rate_tab(ks*second, 5))
+hns_inf = rate_tab(ks*second, 6) + fs*(rate_tab(ks*second + second, 6) - rate_tab(ks*second, 6))
+mnd_inf = rate_tab(kv_d*second, 5) + fd*(rate_tab(kv_d*second + second, 5) - rate_tab(kv_d*second, 5))
+hnd_inf = rate_tab(kv_d*second, 6) + fd*(rate_tab(kv_d*second + second, 6) - rate_tab(kv_d*second, 6))
+ml_inf = rate_tab(kv_d*second, 7) + fd*(rate_tab(kv_d*second + second, 7) - rate_tab(kv_d*second, 7))
+ica_s = gcan_s*mn_s*mn_s*hn_s*(Vs - eca)
+ica_d = (gcan_d*mn_d*mn_d*hn_d + gcal*ml)*(Vd - eca)
+h = h_inf + (h - h_inf)*h_dec
+n = n_inf + (n - n_inf)*n_dec
+mn_s = mns_inf + (mn_s - mns_inf)*exp(-dt/tau_mn)
+hn_s = hns_inf + (hn_s - hns_inf)*exp(-dt/tau_hn)
+mn_d = mnd_inf + (mn_d - mnd_inf)*exp(-dt/tau_mn)
+hn_d = hnd_inf + (hn_d - hnd_inf)*exp(-dt/tau_hn)
+ml = ml_inf + (ml - ml_inf)*exp(-dt/tau_ml)
+ca_s = -ca_alpha*ica_s/kca_s + (ca_s + ca_alpha*ica_s/kca_s)*exp(-dt*ca_f*kca_s)
+ca_d = -ca_alpha*ica_d/kca_d + (ca_d + ca_alpha*ica_d/kca_d)*exp(-dt*ca_f*kca_d)
+g_na = gnabar*m_inf*m_inf*m_inf*h
+g_k = gkdr*n*n*n*n + gkca_s*kca_scale*ca_s/(ca_s + kd)
+g_cas = gcan_s*mn_s*mn_s*hn_s
+g_kd = gkca_d*kca_scale*ca_d/(ca_d + kd)
+g_cad = gcan_d*mn_d*mn_d*hn_d + gcal*ml
+e_drive = clip(drive_E(t), 0, e_sat)
+j_s = (1 - drive_dend)*drive_j*drive_gain*e_drive + I_noise + g_na*ena + g_k*ek + g_cas*eca + gl*el + g_rc*e_inh
+j_d = drive_dend*drive_j*drive_gain*e_drive + g_kd*ek + g_cad*eca + gl*el + g_ia*e_exc + g_ib*e_inh
+a11 = c_m/dt + g_na + g_k + g_cas + gl + g_rc + gc/p_soma
+a22 = c_m/dt + g_kd + g_cad + gl + g_ia + g_ib + gc/(1 - p_soma)
+b1 = c_m/dt*Vs + j_s
+b2 = c_m/dt*Vd + j_d
+det = a11*a22 - gc/p_soma*gc/(1 - p_soma)
+Vs = (b1*a22 + gc/p_soma*b2)/det
+Vd = (a11*b2 + gc/(1 - p_soma)*b1)/det
+g_ia = g_ia*exp(-dt/tau_ia)
+g_ib = g_ib*exp(-dt/tau_ib)
+g_rc = g_rc*exp(-dt/tau_rc)
+"""
+#: rate table: voltage grid (mV) and columns
+TAB_VMIN, TAB_DV, TAB_N = -150.0, 0.05, 5001
+RATE_TABLE_COLUMNS = ("m_inf", "h_inf", "h_decay", "n_inf", "n_decay", "mn_inf", "hn_inf", "ml_inf")
+
+_MN_NOISE = "I_noise = I_noise*exp(-noise_dt/noise_tau) + noise_sigma*sqrt(1 - exp(-2*noise_dt/noise_tau))*randn()"
+
 _MN_EQS = """
-dVs/dt = (I_drive_s + I_noise - gna_open*(Vs - ena) - gk_open*(Vs - ek)
-          - gcan_s_open*(Vs - eca) - gl*(Vs - el) - gc/p_soma*(Vs - Vd)
-          - g_rc*(Vs - e_inh))/c_m : volt
-dVd/dt = (I_drive_d - gk_d_open*(Vd - ek) - gca_d_open*(Vd - eca) - gl*(Vd - el)
-          - gc/(1 - p_soma)*(Vd - Vs) - g_ia*(Vd - e_exc) - g_ib*(Vd - e_inh))/c_m : volt
-m_inf = 1/(1 + exp((Vs - th_m)/sl_m)) : 1 (constant over dt)
-h_inf = 1/(1 + exp((Vs - th_h)/sl_h)) : 1 (constant over dt)
-h_tau = tau_h/(exp((Vs + 50*mV)/(15*mV)) + exp(-(Vs + 50*mV)/(16*mV))) : second (constant over dt)
-n_inf = 1/(1 + exp((Vs - th_n)/sl_n)) : 1 (constant over dt)
-n_tau = tau_n/(exp((Vs + 40*mV)/(40*mV)) + exp(-(Vs + 40*mV)/(50*mV))) : second (constant over dt)
-mn_s_inf = 1/(1 + exp((Vs - th_mn)/sl_mn)) : 1 (constant over dt)
-hn_s_inf = 1/(1 + exp((Vs - th_hn)/sl_hn)) : 1 (constant over dt)
-mn_d_inf = 1/(1 + exp((Vd - th_mn)/sl_mn)) : 1 (constant over dt)
-hn_d_inf = 1/(1 + exp((Vd - th_hn)/sl_hn)) : 1 (constant over dt)
-ml_inf = 1/(1 + exp((Vd - th_ml)/sl_ml)) : 1 (constant over dt)
-kca_act_s = ca_s/(ca_s + kd) : 1 (constant over dt)
-kca_act_d = ca_d/(ca_d + kd) : 1 (constant over dt)
-gna_open = gnabar*m_inf*m_inf*m_inf*h : siemens/meter**2 (constant over dt)
-gk_open = gkdr*n*n*n*n + gkca_s*kca_scale*kca_act_s : siemens/meter**2 (constant over dt)
-gcan_s_open = gcan_s*mn_s*mn_s*hn_s : siemens/meter**2 (constant over dt)
-gk_d_open = gkca_d*kca_scale*kca_act_d : siemens/meter**2 (constant over dt)
-gca_d_open = gcan_d*mn_d*mn_d*hn_d + gcal*ml : siemens/meter**2 (constant over dt)
-ICaL = gcal*ml*(Vd - eca) : amp/meter**2
-I_Ca_s_old = gcan_s_open*(Vs - eca) : amp/meter**2 (constant over dt)
-I_Ca_d_old = gca_d_open*(Vd - eca) : amp/meter**2 (constant over dt)
-dh/dt = (h_inf - h)/h_tau : 1
-dn/dt = (n_inf - n)/n_tau : 1
-dmn_s/dt = (mn_s_inf - mn_s)/tau_mn : 1
-dhn_s/dt = (hn_s_inf - hn_s)/tau_hn : 1
-dmn_d/dt = (mn_d_inf - mn_d)/tau_mn : 1
-dhn_d/dt = (hn_d_inf - hn_d)/tau_hn : 1
-dml/dt = (ml_inf - ml)/tau_ml : 1
-dca_s/dt = ca_f*(-ca_alpha*I_Ca_s_old - kca_s*ca_s) : 1
-dca_d/dt = ca_f*(-ca_alpha*I_Ca_d_old - kca_d*ca_d) : 1
-dg_ia/dt = -g_ia/tau_ia : siemens/meter**2
-dg_ib/dt = -g_ib/tau_ib : siemens/meter**2
-dg_rc/dt = -g_rc/tau_rc : siemens/meter**2
-E_drive = clip(drive_E(t), 0, e_sat) : 1 (constant over dt)
-I_drive_s = (1 - drive_dend)*drive_j*drive_gain*E_drive : amp/meter**2
-I_drive_d = drive_dend*drive_j*drive_gain*E_drive : amp/meter**2
-I_noise : amp/meter**2 (linked)
+Vs : volt
+Vd : volt
+h : 1
+n : 1
+mn_s : 1
+hn_s : 1
+mn_d : 1
+hn_d : 1
+ml : 1
+ca_s : 1
+ca_d : 1
+g_ia : siemens/meter**2
+g_ib : siemens/meter**2
+g_rc : siemens/meter**2
+I_noise : amp/meter**2
+noise_tau : second (shared)
+noise_sigma : amp/meter**2 (shared)
+noise_dt : second (shared)
 drive_gain : 1
 e_sat : 1
 w_ia : siemens/meter**2
@@ -185,18 +223,26 @@ t_ref : second (shared)
 w_in : 1 (shared)
 """
 
-# Fuglevand et al. (1993) twitch: y2(t) = (t/T) exp(-t/T) after a unit impulse into y1;
-# the activation gain g(T/ISI) multiplies the impulse.
+# Fuglevand et al. (1993) twitch: y2(t) = (t/T) exp(-t/T) after a unit impulse into y1
+# (dy1/dt = -y1/T, dy2/dt = (y1 - y2)/T), advanced exactly on the muscle clock with
+# per-unit factors mu_dec = exp(-h/T) and mu_b = h/T; the activation gain g(T/ISI)
+# multiplies the impulse.
 _MU_EQS = """
-dy1/dt = -y1/tc : 1
-dy2/dt = (y1 - y2)/tc : 1
+y1 : 1
+y2 : 1
 force = p_tw*exp(1)*y2 : 1
 tc : second
 p_tw : 1
+mu_dec : 1
+mu_b : 1
 act : 1
 tlast : second
 g_norm : 1 (shared)
 g_knee : 1 (shared)
+"""
+_MU_STEP = """
+y2 = mu_dec*(y2 + mu_b*y1)
+y1 = mu_dec*y1
 """
 _MU_RESET = """
 ratio = tc/(t - tlast)
@@ -256,6 +302,9 @@ class NetworkStructure:
         Synaptic plus central conduction delays (ms).
     delay_initial_segment, delay_nmj : float
         Soma <-> axon segment 0, and last segment -> muscle fibres (ms).
+    muscle_dt, noise_dt : float
+        Steps of the twitch filters and of the synaptic-noise process (ms); both are
+        slow compared with ``dt`` and are advanced exactly on their own clocks.
     max_ectopic : int
         Capacity of the ectopic event table per (axon, direction).
     record_voltage : tuple of int
@@ -286,6 +335,8 @@ class NetworkStructure:
     delay_rc_mn: float
     delay_initial_segment: float
     delay_nmj: float
+    muscle_dt: float = 0.5
+    noise_dt: float = 0.25
     max_ectopic: int = 64
     record_voltage: tuple = ()
 
@@ -305,8 +356,20 @@ class NetworkStructure:
         payload = json.dumps(
             {
                 "structure": repr(self),
-                "code": [_MN_EQS, _AXON_EQS, _AXON_FIRE, _IN_EQS, _MU_EQS, _MU_RESET],
-                "more": [_SPINDLE_EQS, _GTO_EQS, _STIM_EQS, _BUILD_VERSION],
+                "code": [
+                    TAB_VMIN,
+                    TAB_DV,
+                    TAB_N,
+                    RATE_TABLE_COLUMNS,
+                    _MN_EQS,
+                    _MN_STEP,
+                    _MN_NOISE,
+                    _AXON_EQS,
+                    _AXON_FIRE,
+                    _IN_EQS,
+                    _MU_EQS,
+                ],
+                "more": [_MU_STEP, _MU_RESET, _SPINDLE_EQS, _GTO_EQS, _STIM_EQS, _BUILD_VERSION],
                 "brian2": brian2.__version__,
                 "host": platform.node() + platform.machine(),
                 "profile": bool(os.environ.get("NEUROSIM_BRIAN_PROFILE")),
@@ -317,7 +380,7 @@ class NetworkStructure:
 
 
 #: bump when the way the network is assembled changes
-_BUILD_VERSION = "spinal-net-2"
+_BUILD_VERSION = "spinal-net-4"
 
 #: Brian2 variables set on the command line: name -> (group, variable, unit kind)
 _SHARED_MN = (
@@ -331,7 +394,7 @@ _SHARED_MN = (
 _PER_MN = "drive_gain:1 e_sat:1 w_ia:S/cm2 w_ib:S/cm2 w_rc:S/cm2"
 _MN_STATE = (
     "Vs:mV Vd:mV h:1 n:1 mn_s:1 hn_s:1 mn_d:1 hn_d:1 ml:1 ca_s:1 ca_d:1 g_ia:S/cm2 "
-    "g_ib:S/cm2 g_rc:S/cm2"
+    "g_ib:S/cm2 g_rc:S/cm2 I_noise:mA/cm2"
 )
 
 
@@ -348,8 +411,8 @@ for _n, _u in _parse_spec(_PER_MN):
     RUNTIME_VARS[f"mn.{_n}"] = ("mn", _n, _u, "mn")
 for _n, _u in _parse_spec(_MN_STATE):
     RUNTIME_VARS[f"mn.{_n}"] = ("mn", _n, _u, "mn")
-for _n, _u in _parse_spec("tau:ms sigma:mA/cm2"):
-    RUNTIME_VARS[f"noise.{_n}"] = ("mnnoise", _n, _u, "shared")
+for _n, _u in _parse_spec("noise_tau:ms noise_sigma:mA/cm2 noise_dt:ms"):
+    RUNTIME_VARS[f"mn.{_n}"] = ("mn", _n, _u, "shared")
 for _n, _u in _parse_spec("t_ref:ms conducts:1 stim_recruited:1"):
     RUNTIME_VARS[f"ax.{_n}"] = ("ax", _n, _u, "ax")
 RUNTIME_VARS["ctrl.t_stop"] = ("ctrl", "t_stop", "ms", "shared")
@@ -360,7 +423,7 @@ for _n, _u in _parse_spec("sp_gain:1 sp_r0:Hz sp_kv:Hz sp_kd:Hz sp_kg:Hz sp_kE:1
     RUNTIME_VARS[f"spindle.{_n}"] = ("spindle", _n, _u, "shared")
 for _n, _u in _parse_spec("gto_gain:1 gto_r0:Hz gto_a:Hz gto_f0:1"):
     RUNTIME_VARS[f"gto.{_n}"] = ("gto", _n, _u, "shared")
-for _n, _u in _parse_spec("tc:ms p_tw:1"):
+for _n, _u in _parse_spec("tc:ms p_tw:1 mu_dec:1 mu_b:1"):
     RUNTIME_VARS[f"mu.{_n}"] = ("mu", _n, _u, "mn")
 for _n, _u in _parse_spec("g_norm:1 g_knee:1"):
     RUNTIME_VARS[f"mu.{_n}"] = ("mu", _n, _u, "shared")
@@ -398,8 +461,8 @@ class RawRun:
         Total muscle force (twitch units of the smallest unit).
     vs, vd : ndarray, shape (n_rec, n_recorded)
         Soma and dendrite voltages (mV) of ``structure.record_voltage``.
-    run_time : float
-        Wall time of the binary (s).
+    run_time, cpu_time : float
+        Wall time and CPU time (user + system) of the binary (s).
     """
 
     mn_i: np.ndarray
@@ -420,6 +483,7 @@ class RawRun:
     vs: np.ndarray
     vd: np.ndarray
     run_time: float
+    cpu_time: float
 
 
 def cache_root() -> Path:
@@ -460,6 +524,7 @@ class CompiledNetwork:
         values: dict,
         series: dict,
         ectopic: np.ndarray,
+        rate_table: np.ndarray,
         seed: int,
         keep: bool = False,
     ) -> RawRun:
@@ -474,6 +539,9 @@ class CompiledNetwork:
             Every name of :data:`TIME_SERIES` -> array of shape (structure.n_input,).
         ectopic : ndarray, shape (max_ectopic, n_generators)
             Event times (ms) per ectopic generator, sorted, padded with +inf.
+        rate_table : ndarray, shape (TAB_N, len(RATE_TABLE_COLUMNS))
+            Motor-neuron rate functions on the voltage grid ``TAB_VMIN + k * TAB_DV``
+            (mV); decays are for the structure's ``dt``.
         seed : int
             Seed of the random number generator (Poisson encoders, noise).
         keep : bool
@@ -505,6 +573,13 @@ class CompiledNetwork:
             fname = tmp / "ectopic.dat"
             np.ascontiguousarray(ev).tofile(fname)
             args.append(f"{self.arg_names['ectopic']}={fname}")
+            tab = np.ascontiguousarray(rate_table, dtype=np.float64)
+            if tab.shape != (TAB_N, len(RATE_TABLE_COLUMNS)):
+                raise ValueError(f"rate table has shape {tab.shape}")
+            fname = tmp / "rate_tab.dat"
+            tab.tofile(fname)
+            args.append(f"{self.arg_names['rate_tab']}={fname}")
+            cpu0 = resource.getrusage(resource.RUSAGE_CHILDREN)
             start = time.perf_counter()
             proc = subprocess.run(
                 ["./main", "--results_dir", str(tmp) + "/", *args],
@@ -513,11 +588,13 @@ class CompiledNetwork:
                 text=True,
             )
             run_time = time.perf_counter() - start
+            cpu1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpu_time = (cpu1.ru_utime - cpu0.ru_utime) + (cpu1.ru_stime - cpu0.ru_stime)
             if proc.returncode != 0:
                 raise RuntimeError(
                     f"spinal network binary failed ({proc.returncode}): {proc.stderr[-2000:]}"
                 )
-            return self._read(tmp, run_time)
+            return self._read(tmp, run_time, cpu_time)
         finally:
             if not keep:
                 for f in tmp.iterdir():
@@ -539,7 +616,7 @@ class CompiledNetwork:
         np.ascontiguousarray(arr * factor, dtype=self.dtypes.get(name, np.float64)).tofile(fname)
         return f"{cli}={fname}"
 
-    def _read(self, tmp: Path, run_time: float) -> RawRun:
+    def _read(self, tmp: Path, run_time: float, cpu_time: float) -> RawRun:
         def load(key):
             fname, dtype = self.result_files[key]
             path = tmp / fname
@@ -582,6 +659,7 @@ class CompiledNetwork:
             vs=vs,
             vd=vd,
             run_time=run_time,
+            cpu_time=cpu_time,
         )
 
 
@@ -663,7 +741,18 @@ def _build(s: NetworkStructure, directory: Path) -> dict:
         ectopic_table = b2.TimedArray(
             np.full((s.max_ectopic, n_gen), 1e9) * second, dt=1 * second, name="ectopic_times"
         )
-        ns = {**ta, "ectopic_times": ectopic_table, "neurosim_stop_at": neurosim_stop_at}
+        rate_tab = b2.TimedArray(
+            np.zeros((TAB_N, len(RATE_TABLE_COLUMNS))), dt=1 * second, name="rate_tab"
+        )
+        ns = {
+            **ta,
+            "ectopic_times": ectopic_table,
+            "neurosim_stop_at": neurosim_stop_at,
+            "rate_tab": rate_tab,
+            "tab_vmin": TAB_VMIN * mV,
+            "tab_dv": TAB_DV * mV,
+            "tab_last": TAB_N - 1.000001,
+        }
 
         ctrl = b2.NeuronGroup(
             1,
@@ -682,19 +771,11 @@ def _build(s: NetworkStructure, directory: Path) -> dict:
             _MN_EQS,
             threshold="Vs > v_thr",
             refractory="Vs > v_thr",
-            method="exponential_euler",
             namespace=ns,
             name="mn",
         )
-        noise = b2.NeuronGroup(
-            s.n_mn,
-            """dx/dt = -x/tau + sigma*sqrt(2/tau)*xi : amp/meter**2
-               tau : second (shared)
-               sigma : amp/meter**2 (shared)""",
-            method="euler",
-            name="mnnoise",
-        )
-        mn.I_noise = b2.linked_var(noise, "x")
+        mn.run_regularly(_MN_STEP, dt=s.dt * ms, when="groups", name="mn_step")
+        mn.run_regularly(_MN_NOISE, dt=s.noise_dt * ms, when="start", name="mn_noise")
 
         # all peripheral axons in one group (fewer code objects, one compile)
         ai = _axon_index(s)
@@ -739,14 +820,20 @@ def _build(s: NetworkStructure, directory: Path) -> dict:
             threshold="act > 0.5",
             reset=_MU_RESET,
             refractory=1 * ms,
-            method="exact",
             name="mu",
         )
         mu.tlast = -1e6 * second
+        mu.run_regularly(_MU_STEP, dt=s.muscle_dt * ms, when="groups", name="mu_step")
         nmj = b2.Synapses(ax, mu, on_pre="act_post = 1", delay=s.delay_nmj * ms, name="nmj")
         nmj.connect(i=seg("motor", s.motor.n_seg - 1, units), j=units)
         muscle = b2.NeuronGroup(1, "force_total : 1", name="muscle")
-        fsum = b2.Synapses(mu, muscle, "force_total_post = force_pre : 1 (summed)", name="fsum")
+        fsum = b2.Synapses(
+            mu,
+            muscle,
+            "force_total_post = force_pre : 1 (summed)",
+            dt=s.muscle_dt * ms,
+            name="fsum",
+        )
         fsum.connect(i=units, j=np.zeros(s.n_mn, dtype=int))
 
         # afferent encoders fire the peripheral end of their axons
@@ -875,7 +962,7 @@ def _build(s: NetworkStructure, directory: Path) -> dict:
         force_mon = b2.StateMonitor(
             muscle, "force_total", record=0, dt=s.record_dt * ms, name="mon_force"
         )
-        objects = [ctrl, mn, noise, ax, hops, mn_out, invade, mu, nmj, muscle, fsum]
+        objects = [ctrl, mn, ax, hops, mn_out, invade, mu, nmj, muscle, fsum]
         objects += [spindle, sp_out, gto, gto_out, ia_syn, ibin, ib_syn, ibin_syn, rc, mn_rc]
         objects += [rc_mn, nervestim, tendonstim, nsyn, tsyn, ectopic, mark, fire]
         objects += list(mon.values()) + [force_mon]
@@ -887,6 +974,12 @@ def _build(s: NetworkStructure, directory: Path) -> dict:
             objects.append(vmon)
         net = b2.Network(*objects, name="spinal_net")
 
+        # initial values; the command line (applied after these) overrides them
+        mn.Vs = -70 * mV
+        mn.Vd = -70 * mV
+        nervestim.phase = 1.0
+        tendonstim.phase = 1.0
+        ctrl.t_stop = s.duration * ms
         device.apply_run_args()
         seed_array = device.get_array_name(ctrl.variables["run_seed"])
         device.insert_code(
@@ -894,12 +987,6 @@ def _build(s: NetworkStructure, directory: Path) -> dict:
             "for (size_t _k=0; _k<brian::_random_generators.size(); _k++) "
             f"brian::_random_generators[_k].seed((unsigned long) brian::{seed_array}[0] + _k);",
         )
-        # placeholders so that every variable exists; the command line sets them all
-        mn.Vs = -70 * mV
-        mn.Vd = -70 * mV
-        nervestim.phase = 1.0
-        tendonstim.phase = 1.0
-        ctrl.t_stop = s.duration * ms
         net.run(
             s.duration * ms, namespace=ns, profile=bool(os.environ.get("NEUROSIM_BRIAN_PROFILE"))
         )
@@ -908,7 +995,6 @@ def _build(s: NetworkStructure, directory: Path) -> dict:
 
         groups = {
             "mn": mn,
-            "mnnoise": noise,
             "ax": ax,
             "ibin": ibin,
             "rc": rc,
@@ -925,6 +1011,7 @@ def _build(s: NetworkStructure, directory: Path) -> dict:
         for name, arr in ta.items():
             arg_names[name] = f"{arr.name}.values"
         arg_names["ectopic"] = "ectopic_times.values"
+        arg_names["rate_tab"] = "rate_tab.values"
         result_files = {}
         for key, m in mon.items():
             result_files[key + "_i"] = (device.get_array_filename(m.variables["i"]), np.int32)

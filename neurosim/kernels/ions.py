@@ -1,0 +1,61 @@
+"""Array functions of ion and oxygen bookkeeping (float64, any shape, no units).
+
+Concentrations in mM, potentials in mV, charge in pC (= nA ms), volumes in um3, time
+in ms. One pC moved across the membrane of 1 um3 changes the concentration by
+``1e6 / F = 10.36 mM``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = [
+    "FARADAY",
+    "GAS_CONSTANT",
+    "rt_over_f",
+    "nernst",
+    "charge_to_mM",
+    "current_to_rate",
+    "logistic",
+    "relax",
+]
+
+FARADAY = 96485.33212  # C/mol
+GAS_CONSTANT = 8.314462618  # J/(mol K)
+
+
+def rt_over_f(celsius) -> np.ndarray:
+    """RT/F in mV at ``celsius`` (26.7 mV at 37 degC)."""
+    return GAS_CONSTANT * (273.15 + np.asarray(celsius, dtype=float)) / FARADAY * 1e3
+
+
+def nernst(c_out, c_in, z: int, celsius) -> np.ndarray:
+    """Reversal potential (mV) of an ion of valence ``z``."""
+    return rt_over_f(celsius) / z * np.log(np.asarray(c_out) / np.asarray(c_in))
+
+
+def charge_to_mM(q_pc, volume_um3) -> np.ndarray:
+    """Concentration change (mM) when ``q_pc`` pC of a monovalent ion enter ``volume_um3``."""
+    return np.asarray(q_pc) * 1e6 / (FARADAY * np.asarray(volume_um3))
+
+
+def current_to_rate(i_na, volume_um3) -> np.ndarray:
+    """Rate of concentration change (mM/ms) for an influx current ``i_na`` (nA)."""
+    return charge_to_mM(i_na, volume_um3)
+
+
+def logistic(x, half, slope) -> np.ndarray:
+    """``1 / (1 + exp((half - x) / slope))``: rises from 0 to 1 around ``half``."""
+    return 1.0 / (1.0 + np.exp((half - np.asarray(x)) / slope))
+
+
+def relax(c, source, rate, c_eq, dt) -> np.ndarray:
+    """Exact solution after ``dt`` of ``dc/dt = source - rate (c - c_eq)`` with constant
+    ``source`` (mM/ms) and ``rate`` (1/ms, >= 0; 0 gives ``c + source dt``)."""
+    c = np.asarray(c, dtype=float)
+    rate = np.broadcast_to(np.asarray(rate, dtype=float), c.shape)
+    decay = np.exp(-rate * dt)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        target = np.where(rate > 0, c_eq + source / np.where(rate > 0, rate, 1.0), 0.0)
+        relaxed = target + (c - target) * decay
+    return np.where(rate > 0, relaxed, c + source * dt)
