@@ -126,6 +126,8 @@ class ModelFile:
     model: CableModel
     protocol: Protocol
     overrides: dict = field(default_factory=dict)
+    #: the checked ``[ions]`` table (:class:`neurosim.ions.IonParams`), if the file has one
+    ions: object = None
 
     def rebuild(self, overrides: dict) -> ModelFile:
         """The same file with more overrides (e.g. another fibre diameter)."""
@@ -259,7 +261,7 @@ def load_config(cfg: dict, overrides: dict | None = None, path: Path | None = No
     overrides = dict(overrides or {})
     patched = _apply_overrides(cfg, overrides)
     where = str(path) if path else "model file"
-    top_allowed = {"model", "morphology", "mechanisms", "protocol", "fiber", "lesion"}
+    top_allowed = {"model", "morphology", "mechanisms", "protocol", "fiber", "ions"}
     unknown = [k for k in patched if k not in top_allowed]
     if unknown:
         raise ValueError(
@@ -285,7 +287,12 @@ def load_config(cfg: dict, overrides: dict | None = None, path: Path | None = No
         *(st.site for st in protocol.stimuli),
     ):
         model.site(s)  # every site must exist on this morphology
-    return ModelFile(path, copy.deepcopy(cfg), model, protocol, overrides)
+    ions = None
+    if "ions" in patched:
+        from neurosim.ions import read_ions
+
+        ions = read_ions(patched["ions"])
+    return ModelFile(path, copy.deepcopy(cfg), model, protocol, overrides, ions)
 
 
 def load_model(path: str | Path, overrides: dict | None = None) -> ModelFile:
