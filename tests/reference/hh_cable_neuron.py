@@ -6,14 +6,21 @@ step; backward Euler unless a case asks for Crank-Nicolson (``secondorder = 2``)
 
 Run from the repository root::
 
-    .venv/bin/python tests/reference/hh_cable_neuron.py
+    .venv/bin/python tests/reference/hh_cable_neuron.py [--out DIR]
+
+``--out`` writes the files to another folder (default ``tests/data``); the test suite
+uses it to check that the committed data are still what this script produces.
 
 Needs the optional NEURON extra; does not import neurosim.
 """
 
 from __future__ import annotations
 
+import argparse
+from pathlib import Path
+
 import numpy as np
+import refcommon
 from neuron import h
 from refcommon import (
     first_spike_peak,
@@ -229,8 +236,18 @@ def run_case(name, case):
     return {"path": path, "cv": cv, "ap_peak": ap_peak, "counts": spike_counts}
 
 
-def main():
+def main(argv=None):
     """Run every case and print a one-line summary of each."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=refcommon.DATA_DIR,
+        help=f"folder for the .npz files (default: {refcommon.DATA_DIR})",
+    )
+    args = parser.parse_args(argv)
+    # refcommon.save_case writes to its module-level DATA_DIR
+    refcommon.DATA_DIR = args.out
     for name, case in CASES.items():
         out = run_case(name, case)
         peaks = ", ".join(f"{p:.2f}" for p in out["ap_peak"])

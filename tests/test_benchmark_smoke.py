@@ -1,0 +1,39 @@
+"""The throughput benchmark still runs (a smoke test, not a timing: see benchmarks/)."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import subprocess
+import sys
+
+import pytest
+from conftest import ROOT
+
+
+@pytest.mark.slow
+def test_cable_throughput_quick_runs():
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "cable_throughput.py"), "--quick"],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        cwd=ROOT,
+    )
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    assert re.search(r"^numba cache: (HIT|MISS)", out, re.M), out
+    assert re.search(r"^neurosim +[0-9.e+]+ compartment-steps/s", out, re.M), out
+    last = out.strip().splitlines()[-1]
+    if importlib.util.find_spec("neuron") is not None:
+        m = re.fullmatch(r"ratio: ([0-9.]+)", last)
+        assert m and float(m.group(1)) > 0, out
+        assert "NEURON, exact rates (usetable_hh=0)" in out
+        assert "NEURON, rate tables (usetable_hh=1)" in out
+        # both measure the same CV with exact rates (same equations and dt: they agree to
+        # ~1e-14, tests/test_hh_vs_neuron.py); 2e-6 is the rounding of the 6 printed
+        # decimals, twice
+        cvs = re.findall(r"CV ([0-9.]+) m/s", out)
+        assert len(cvs) == 3 and abs(float(cvs[0]) / float(cvs[1]) - 1) < 2e-6, out
+    else:
+        assert last == "ratio: n/a (NEURON not run)", out
