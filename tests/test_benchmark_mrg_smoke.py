@@ -1,0 +1,38 @@
+"""Smoke test of benchmarks/mrg_throughput.py (--quick): it runs, both simulators measure
+the same conduction velocity, and it ends with ``ratio: X``. Not a timing test: the
+ratio is only required to be a positive number (timings belong to the benchmark)."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.slow
+@pytest.mark.neuron
+def test_mrg_throughput_quick():
+    pytest.importorskip("neuron")
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "mrg_throughput.py"), "--quick"],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        cwd=ROOT,
+        check=True,
+    ).stdout
+    lines = [ln for ln in out.splitlines() if ln.strip()]
+    m = re.fullmatch(r"ratio: (\d+(?:\.\d+)?)", lines[-1])
+    assert m and float(m.group(1)) > 0, lines[-1]
+    cvs = [float(x) for x in re.findall(r"CV (\d+\.\d+) m/s", out)]
+    assert len(cvs) == 2
+    # same equations, same dt: the CVs agree (issue 3: within 3 %; achieved ~1e-8)
+    assert abs(cvs[0] / cvs[1] - 1) < 1e-4
+    assert 45 < cvs[0] < 60  # 10 um MRG: 51.3 m/s
+    rates = re.findall(r"([\d.]+) M compartment-steps/s", out)
+    assert len(rates) == 2 and all(float(r) > 0 for r in rates)
