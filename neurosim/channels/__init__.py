@@ -17,6 +17,7 @@ from neurosim.channels.base import (
     explinear,
     sigmoid,
 )
+from neurosim.channels.cressman import CRESSMAN
 from neurosim.channels.hh import HH
 from neurosim.channels.human import HUMAN_MECHANISMS
 from neurosim.channels.mrg import MRG_NODE
@@ -62,3 +63,4 @@ def get_mechanism(name: str) -> Mechanism:
 
 for _m in (HH, PAS, MRG_NODE, *HUMAN_MECHANISMS):
     register_mechanism(_m)
+register_mechanism(CRESSMAN)

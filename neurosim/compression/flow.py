@@ -66,7 +66,6 @@ vessels.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -201,7 +200,6 @@ class Hyperaemia:
 
 
 def solve_ladder(
-    h: np.ndarray,
     ga_link: np.ndarray,
     gv_link: np.ndarray,
     alpha: np.ndarray,
@@ -220,8 +218,6 @@ def solve_ladder(
 
     Parameters
     ----------
-    h : ndarray (N,)
-        Unused except for the size (kept for symmetry with callers).
     ga_link, gv_link : ndarray (M, N + 1)
         Rail conductances; link ``k`` joins node ``k - 1`` and node ``k``; links 0 and N
         join the end nodes to the supply (pressures ``a_bnd``/``u_bnd``).
@@ -435,7 +431,7 @@ class FlowLaw:
             alpha = g_free + lin + wf.sum(axis=1)
             beta = g_free + lin
             c0 = (wf * pp).sum(axis=1)
-            a, u = solve_ladder(h, ga, gv, alpha, beta, c0, a_bnd, u_bnd)
+            a, u = solve_ladder(ga, gv, alpha, beta, c0, a_bnd, u_bnd)
             aa, uu = a[:, None, :], u[:, None, :]
             new = np.where(aa <= pp, 2, np.where(uu < pp, 1, 0)).astype(np.int8)
             new = np.where(has, new, 0).astype(np.int8)
@@ -514,6 +510,4 @@ class FlowLaw:
                 "half_ms": self.hyperaemia.half,
                 "washout_ms": self.hyperaemia.washout,
             }
-        if math.isfinite(self.length_constant):
-            out["length_constant_um"] = self.length_constant
         return out

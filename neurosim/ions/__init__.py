@@ -239,6 +239,12 @@ class IonLayer:
         self.pump_density = np.zeros(shape)  # balanced mode: resting pump (nA/um2)
         self.activity0 = self.pump_activity()
         self.axial = np.zeros(shape)  # mean axial inflow of the last window (nA)
+        #: amounts (mM um3) that have left the pools to the blood/bath and into glia
+        self.ledger = {
+            "na_bath": np.zeros(shape),
+            "k_bath": np.zeros(shape),
+            "k_glia": np.zeros(shape),
+        }
 
     # -- helpers ----------------------------------------------------------------------
     def _first_erev(self, cls: int, default: float) -> np.ndarray:
@@ -405,6 +411,28 @@ class IonLayer:
         return tuple(to_pool)
 
     # -- the slow step ----------------------------------------------------------------
+    def rates(self, currents, flow=1.0) -> dict[str, np.ndarray]:
+        """Rates of change (mM/ms) of [Na]i, [K]o and O2 at the present state with the
+        window's mean currents, each (B, P): what the adaptive slow step is sized by."""
+        p = self.p
+        i_na0, i_k0, _, _ = currents
+        flow = np.broadcast_to(np.asarray(flow, dtype=float), self.nai.shape)
+        eps = p.diffusion_csf + p.diffusion * flow
+        ip = self.pump_current()
+        na_out = i_na0 + 3.0 * ip
+        k_out = i_k0 - 2.0 * ip - self.axial
+        out = {
+            "nai": -na_out * 1e6 / (K.FARADAY * self.vol_i),
+            "ko": k_out * 1e6 / (K.FARADAY * self.vol_o) - self._glia() - eps * (self.ko - p.ko),
+        }
+        if p.oxygen:
+            use0 = (p.o2_exchange_csf + p.o2_exchange) * (p.o2_arterial - p.o2_baseline)
+            eps_o2 = p.o2_exchange_csf + p.o2_exchange * flow
+            out["o2"] = -use0 * self.pump_activity() / self.activity0 + eps_o2 * (
+                p.o2_arterial - self.o2
+            )
+        return out
+
     def step(self, dt: float, currents, flow=1.0, substep: float = 50.0) -> None:
         """Advance concentrations and O2 by ``dt`` (ms) with the fast layer's mean currents.
 
@@ -444,8 +472,16 @@ class IonLayer:
             else:
                 self.nai = self.nai - na_out * to_i * h
                 self.ki = self.ki - k_out * to_i * h
-                self.nao = K.relax(self.nao, na_out * to_o, eps, p.nao, h)
-            self.ko = K.relax(self.ko, k_out * to_o - self._glia(), eps, p.ko, h)
+                src = na_out * to_o
+                new = K.relax(self.nao, src, eps, p.nao, h)
+                self.ledger["na_bath"] += (self.nao + src * h - new) * self.vol_o
+                self.nao = new
+            glia = self._glia()
+            src = k_out * to_o - glia
+            new = K.relax(self.ko, src, eps, p.ko, h)
+            self.ledger["k_bath"] += (self.ko + src * h - new) * self.vol_o
+            self.ledger["k_glia"] += glia * h * self.vol_o
+            self.ko = new
             if p.oxygen:
                 # O2 use: the baseline use (steady at full flow) scaled by pump activity
                 use = use0 * self.pump_activity() / self.activity0
@@ -464,11 +500,15 @@ class IonLayer:
         return up
 
     def content(self) -> dict[str, np.ndarray]:
-        """Amount of Na and K (mM um3) in the cell and extracellular pools of each batch
-        member, shape (B,): what conservation checks compare."""
+        """Amount of Na and K (mM um3) of each batch member, shape (B,): in the cell and
+        extracellular pools, plus what has left them to the blood/bath and into glia (the
+        :attr:`ledger`). With ``conservation = "explicit"`` these are constant."""
+        led = {k: v.sum(axis=1) for k, v in self.ledger.items()}
         return {
-            "na": (self.nai * self.vol_i + self.nao * self.vol_o).sum(axis=1),
-            "k": (self.ki * self.vol_i + self.ko * self.vol_o).sum(axis=1),
+            "na": (self.nai * self.vol_i + self.nao * self.vol_o).sum(axis=1) + led["na_bath"],
+            "k": (self.ki * self.vol_i + self.ko * self.vol_o).sum(axis=1)
+            + led["k_bath"]
+            + led["k_glia"],
         }
 
     def _check(self) -> None:

@@ -74,7 +74,7 @@ from neurosim.kernels._jit import inline_kernel, kernel
 from neurosim.kernels.hines import solve_tree, solve_tree_2x2
 from neurosim.kernels.rates import rate, rate_row, vexp
 
-__all__ = ["integrate", "steady_gates", "DEFAULT_WIDTH"]
+__all__ = ["integrate", "integrate_serial", "steady_gates", "DEFAULT_WIDTH"]
 
 #: members per block: wide enough to fill the vector units and amortise per-row loop
 #: overhead, small enough that a block's state stays in the core's L2 cache
@@ -201,8 +201,7 @@ def _store(dst, b0, W, src):
             dst[b0 + w, i] = src[i, w]
 
 
-@kernel(parallel=True)
-def integrate(
+def _integrate(
     t0,
     dt,
     step0,
@@ -434,3 +433,10 @@ def integrate(
         if accumulate:
             _store(q_acc, b0, W, QA)
             _store(g_acc, b0, W, GA)
+
+
+#: the time loop, blocks of members spread over threads
+integrate = kernel(parallel=True)(_integrate)
+#: the same loop in the calling thread: for batches of one block, where starting the
+#: thread pool would cost more than the work (the ion layer's short windows)
+integrate_serial = kernel(_integrate)

@@ -51,11 +51,15 @@ def logistic(x, half, slope) -> np.ndarray:
 
 def relax(c, source, rate, c_eq, dt) -> np.ndarray:
     """Exact solution after ``dt`` of ``dc/dt = source - rate (c - c_eq)`` with constant
-    ``source`` (mM/ms) and ``rate`` (1/ms, >= 0; 0 gives ``c + source dt``)."""
+    ``source`` (mM/ms) and ``rate`` (1/ms, >= 0).
+
+    Written as ``c + (source - rate (c - c_eq)) dt phi(rate dt)`` with
+    ``phi(x) = (1 - exp(-x))/x`` (-> 1 as x -> 0), which stays accurate for any rate,
+    including rates that are tiny but not zero (a nearly stopped blood flow).
+    """
     c = np.asarray(c, dtype=float)
-    rate = np.broadcast_to(np.asarray(rate, dtype=float), c.shape)
-    decay = np.exp(-rate * dt)
+    x = np.broadcast_to(np.asarray(rate, dtype=float), c.shape) * dt
+    small = x < 1e-8
     with np.errstate(divide="ignore", invalid="ignore"):
-        target = np.where(rate > 0, c_eq + source / np.where(rate > 0, rate, 1.0), 0.0)
-        relaxed = target + (c - target) * decay
-    return np.where(rate > 0, relaxed, c + source * dt)
+        phi = np.where(small, 1.0 - 0.5 * x, -np.expm1(-x) / np.where(small, 1.0, x))
+    return c + (source - np.asarray(rate) * (c - c_eq)) * dt * phi

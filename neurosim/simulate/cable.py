@@ -16,7 +16,7 @@ import numba
 import numpy as np
 
 import neurosim
-from neurosim.kernels.cable import DEFAULT_WIDTH, integrate, steady_gates
+from neurosim.kernels.cable import DEFAULT_WIDTH, integrate, integrate_serial, steady_gates
 from neurosim.simulate.model import CableModel, KernelArrays, compile_batch
 from neurosim.simulate.protocol import METHODS, Protocol
 from neurosim.simulate.result import CableResult
@@ -246,7 +246,8 @@ class CableSimulation:
         accumulate,
     ):
         k = self.k
-        integrate(
+        loop = integrate if k.B > self.width else integrate_serial
+        loop(
             t0,
             dt,
             step0,

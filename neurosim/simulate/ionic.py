@@ -2,22 +2,27 @@
 
 Multi-rate scheme (a heterogeneous-multiscale method)
 -----------------------------------------------------
-Time advances in slow steps of ``slow_dt``. Each slow step:
+Time advances in slow steps. Each slow step:
 
 1. the fast layer (membrane potential, gates) is integrated for a ``window`` at the
    fine ``dt``, from where it stood, with the present reversal potentials and pump
    current; spikes in the window are recorded at their real time, and every channel's
    charge and conductance-time integral are accumulated;
-2. the slow layer (concentrations, O2, and whatever drivers are attached: blood flow
-   from compression, mechanical damage) advances over the whole ``slow_dt`` with the
-   window's mean currents, linearised in the reversal potentials.
+2. the step length ``h`` is chosen so that no pool's [Na]i or [K]o changes by more than
+   ``tolerance`` mM (O2 by ``tolerance_o2``) at the present rates, between ``window``
+   and ``slow_dt`` (``firing_step`` after a window with spikes), and so that it ends at
+   the drivers' next change (a posture switch, the end of a cuff);
+3. the drivers (compression: blood flow, mechanical damage) advance over ``h``, and
+   the slow layer (concentrations, O2) advances over ``h`` with the window's mean
+   currents, linearised in the reversal potentials.
 
-With ``window == slow_dt`` nothing is skipped and the scheme is the fully coupled
-operator splitting (slow variables updated every ``slow_dt``); with ``window <
-slow_dt`` the fast layer is sampled, which is what makes minutes to hours affordable:
-the state at the end of one window is the start of the next, and the firing seen in a
-window stands for its whole slow step. The error of the sampling is measured against
-the fully coupled run in the tests.
+When ``h == window`` nothing is skipped: the fully coupled operator splitting. When
+``h > window`` the fast layer is sampled: the state at the end of one window is the
+start of the next, and the firing seen in a window stands for its whole step. This is
+what makes minutes to hours affordable; the step control keeps the sampling to
+stretches where the slow variables change little over a step, and falls back to the
+coupled scheme during firing, when activity changes [K]o and [Na]i within
+milliseconds. The error against the fully coupled run is measured in the tests.
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ from neurosim.ions import IonLayer, IonParams
 from neurosim.simulate.cable import CableSimulation
 from neurosim.simulate.model import CableModel
 from neurosim.simulate.protocol import Protocol
-from neurosim.validate import check_positive
+from neurosim.validate import check_positive, check_range
 
 __all__ = ["IonicSimulation", "IonicResult", "axon_geometry", "ion_pools"]
 
@@ -104,8 +109,9 @@ class IonicResult:
         Path distance of each detection site (um).
     spikes : ndarray (N, 3)
         Every detected spike: (member, detection-site index, time in ms).
-    windows : ndarray (W, 2)
-        Real start and length (ms) of every fast window (spikes exist only inside them).
+    windows : ndarray (W, 3)
+        Real start, length and slow step (ms) of every fast window: spikes exist only
+        inside windows, and a window's firing stands for its whole step.
     meta : dict
     """
 
@@ -125,6 +131,23 @@ class IonicResult:
         sel = (self.spikes[:, 0] == member) & (self.spikes[:, 1] == k)
         return self.spikes[sel, 2]
 
+    def window_weights(self) -> np.ndarray:
+        """For every spike, the real time it stands for divided by its window's length
+        (1 where the windows are contiguous), shape (N,)."""
+        if not len(self.spikes):
+            return np.zeros(0)
+        k = np.searchsorted(self.windows[:, 0], self.spikes[:, 2], side="right") - 1
+        return self.windows[k, 2] / self.windows[k, 1]
+
+    def rate(self, member: int, site: str, t0: float = 0.0, t1: float = np.inf) -> float:
+        """Firing rate (Hz) at one detection site over [t0, t1), each window's spikes
+        weighted by the step it stands for."""
+        k = self.spike_sites.index(site)
+        sel = (self.spikes[:, 0] == member) & (self.spikes[:, 1] == k)
+        sel &= (self.spikes[:, 2] >= t0) & (self.spikes[:, 2] < t1)
+        span = min(t1, self.t[-1]) - max(t0, self.t[0])
+        return float(self.window_weights()[sel].sum() / span * 1e3) if span > 0 else 0.0
+
     def observed_time(self, t0: float = 0.0, t1: float = np.inf) -> float:
         """Total window time (ms) inside [t0, t1): the time over which spikes were seen."""
         s, d = self.windows[:, 0], self.windows[:, 1]
@@ -143,7 +166,13 @@ class IonicSimulation:
     dt : float
         Fine step of the electrical layer (ms).
     window, slow_dt : float
-        Length of each fast window and of each slow step (ms), ``window <= slow_dt``.
+        Length of each fast window and the longest slow step (ms), ``window <= slow_dt``.
+    tolerance, tolerance_o2 : float
+        Largest change of [Na]i or [K]o, and of O2, per slow step (mM).
+    firing_step : float
+        Longest slow step (ms) after a window in which any member fired (default
+        4 x ``window``): firing episodes are followed closely, since their onset and end
+        are transients the sampled windows would otherwise miss.
     detect : sequence of str
         Spike-detection sites (default: every compartment of sections called ``node[*]``
         if present, else every recording of the model's compartments).
@@ -154,8 +183,11 @@ class IonicSimulation:
     batch : dict, optional
         Per-member parameter values (see :func:`neurosim.simulate.model.compile_batch`).
     drivers : sequence
-        Objects with ``setup(sim)`` and ``update(t, dt, sim) -> flow`` (or None) called
-        before each slow step: compression, damage, parameter schedules.
+        Compression, damage, parameter schedules: objects with any of ``setup(isim)``
+        (once, after the ionic balance), ``flow(t, dt, isim)`` (mean blood flow per pool
+        over [t, t + dt], shape (B, P), without side effects), ``advance(t, dt, isim)``
+        (their own state over a step, e.g. damage written into the kernel arrays) and
+        ``next_event(t)`` (time of their next discontinuity, or None).
     stimuli : sequence of Stimulus
         Pulses applied in every window (times relative to the window start).
     threads : int, optional
@@ -177,6 +209,9 @@ class IonicSimulation:
         stimuli=(),
         threads=None,
         max_spikes=None,
+        tolerance: float = 0.05,
+        tolerance_o2: float = 0.005,
+        firing_step: float | None = None,
     ):
         check_positive("dt", dt, "ms")
         check_positive("window", window, "ms")
@@ -223,10 +258,17 @@ class IonicSimulation:
             self.ions.apply()
         self.window = window
         self.slow_dt = slow_dt
+        self.tolerance = float(check_positive("tolerance", tolerance, "mM"))
+        self.tolerance_o2 = float(check_positive("tolerance_o2", tolerance_o2, "mM"))
+        self.firing_step = 4.0 * window if firing_step is None else firing_step
+        check_range("firing_step", self.firing_step, window, slow_dt, unit="ms")
+        self.tolerance = float(check_positive("tolerance", tolerance, "mM"))
+        self.tolerance_o2 = float(check_positive("tolerance_o2", tolerance_o2, "mM"))
         self.t = 0.0
         self.drivers = list(drivers)
         for d in self.drivers:
-            d.setup(self)
+            if hasattr(d, "setup"):
+                d.setup(self)
         self.trace_comp = np.array([morph.compartment(s) for s in self.trace_names])
         #: blood flow relative to normal per ion pool (B, P), set by drivers
         self.flow = np.ones((self.sim.k.B, self.ions.P))
@@ -250,43 +292,73 @@ class IonicSimulation:
         store.setdefault("i_pump", []).append(self.sim.i_extra[:, c].copy())
         store.setdefault("v", []).append(vmean[:, c].copy())
 
+    def _driver_flow(self, t: float, dt: float) -> np.ndarray:
+        """Blood flow per pool over [t, t + dt]: the product of the drivers' flows."""
+        flow = np.ones((self.sim.k.B, self.ions.P))
+        for drv in self.drivers:
+            f = drv.flow(t, dt, self) if hasattr(drv, "flow") else None
+            if f is not None:
+                flow = flow * f
+        return flow
+
+    def _step_length(self, currents, remaining: float) -> float:
+        """Slow step: the longest (<= slow_dt) keeping every change within tolerance."""
+        rates = self.ions.rates(currents, self.flow)
+        h = self.slow_dt
+        for name, r in rates.items():
+            tol = self.tolerance_o2 if name == "o2" else self.tolerance
+            fastest = float(np.abs(r).max())
+            if fastest > 0:
+                h = min(h, tol / fastest)
+        return min(max(h, self.window), remaining)
+
     def run(self, duration: float, progress=None) -> IonicResult:
-        """Integrate for ``duration`` ms (a whole number of slow steps)."""
+        """Integrate for ``duration`` ms."""
         check_positive("duration", duration, "ms")
-        n_slow = int(round(duration / self.slow_dt))
-        if abs(n_slow * self.slow_dt - duration) > 1e-9 * duration:
-            raise ValueError(
-                f"`duration` = {duration:g} ms is not a whole number of `slow_dt` = "
-                f"{self.slow_dt:g} ms"
-            )
         sim, ions = self.sim, self.ions
-        n_win = sim.protocol.n_steps
+        dt = sim.protocol.dt
         store: dict = {}
         times = [self.t]
         self._sample(store, sim.v.copy())
         spikes, windows = [], []
-        for _ in range(n_slow):
-            for d in self.drivers:
-                flow = d.update(self.t, self.slow_dt, self)
-                if flow is not None:
-                    self.flow = flow
+        t_end = self.t + duration
+        while t_end - self.t > 1e-9 * duration:
+            remaining = t_end - self.t
+            win = min(self.window, remaining)
+            n_win = max(1, int(round(win / dt)))
+            win = n_win * dt
             ions.apply()
             ions.start_window()
             sim.reset_clock()
             v_start = sim.v.copy()
             sim.advance(n_win)
-            vsum = v_start + sim.v  # window's mean potential: mean of its end states
-            windows.append((self.t, self.window))
+            vmean = 0.5 * (v_start + sim.v)  # window's mean potential: mean of its ends
+            window_start = self.t
             b, d = np.nonzero(sim.spk_n)
             for bi, di in zip(b, d, strict=True):
                 m = min(sim.spk_n[bi, di], sim.spk_t.shape[2])
                 for ts in sim.spk_t[bi, di, :m]:
                     spikes.append((bi, di, self.t + ts))
-            currents = ions.end_window(self.window)
-            ions.step(self.slow_dt, currents, self.flow)
-            self.t += self.slow_dt
+            currents = ions.end_window(win)
+            # size the step with the flow at its start, then take the flow over the step
+            self.flow = self._driver_flow(self.t, win)
+            h = self._step_length(currents, remaining)
+            if len(b):
+                h = min(h, self.firing_step)
+            for drv in self.drivers:
+                nxt = drv.next_event(self.t) if hasattr(drv, "next_event") else None
+                if nxt is not None and nxt > self.t + win:
+                    h = min(h, nxt - self.t)  # end the step at the driver's next change
+            h = max(h, win)
+            self.flow = self._driver_flow(self.t, h)
+            for drv in self.drivers:
+                if hasattr(drv, "advance"):
+                    drv.advance(self.t, h, self)
+            ions.step(h, currents, self.flow)
+            windows.append((window_start, win, h))
+            self.t += h
             times.append(self.t)
-            self._sample(store, 0.5 * vsum)
+            self._sample(store, vmean)
             if progress is not None:
                 progress(self.t)
         morph = sim.morphology
@@ -297,7 +369,7 @@ class IonicSimulation:
             spike_sites=[morph.label(int(c)) for c in sim.det_comp],
             spike_positions=sim.k.position[sim.det_comp].copy(),
             spikes=np.array(spikes, dtype=float).reshape(-1, 3),
-            windows=np.array(windows, dtype=float).reshape(-1, 2),
+            windows=np.array(windows, dtype=float).reshape(-1, 3),
             batch={k: v.copy() for k, v in sim.batch.items()},
             meta={
                 "dt_ms": sim.protocol.dt,

@@ -380,7 +380,7 @@ class NetworkStructure:
 
 
 #: bump when the way the network is assembled changes
-_BUILD_VERSION = "spinal-net-4"
+_BUILD_VERSION = "spinal-net-5"
 
 #: Brian2 variables set on the command line: name -> (group, variable, unit kind)
 _SHARED_MN = (
@@ -625,6 +625,12 @@ class CompiledNetwork:
         def spikes(prefix):
             return load(prefix + "_i").astype(np.int64), load(prefix + "_t") * 1e3
 
+        for key in ("final_vs", "final_vd", "final_ca", "final_rc", "final_ibin", "final_y2"):
+            if not np.all(np.isfinite(load(key))):
+                raise FloatingPointError(
+                    f"spinal network produced non-finite values ({key}); check the "
+                    "parameters (time constants, dt) of this run"
+                )
         mn_i, mn_t = spikes("mn")
         mu_i, mu_t = spikes("mu")
         ia_i, ia_t = spikes("ia")
@@ -863,7 +869,8 @@ def _build(s: NetworkStructure, directory: Path) -> dict:
                 threshold="v > 1",
                 reset="v = 0",
                 refractory="t_ref",
-                method="exact",
+                # not "exact": its solution divides by (tau_s - tau_m)
+                method="exponential_euler",
                 name=name,
             )
 
@@ -897,7 +904,9 @@ def _build(s: NetworkStructure, directory: Path) -> dict:
                 1,
                 _STIM_EQS.format(rate=rate),
                 threshold=f"phase >= 1 and {rate}(t) > 0",
-                reset="phase = 0",
+                # keep the overshoot within a train (no drift of the pulse times); at
+                # the start of a train the phase is large and restarts at 0
+                reset="phase = (phase - 1)*int(phase < 2)",
                 method="euler",
                 namespace=ns,
                 name=name,
@@ -1024,6 +1033,15 @@ def _build(s: NetworkStructure, directory: Path) -> dict:
             device.get_array_filename(force_mon.variables["force_total"]),
             np.float64,
         )
+        for key, (grp, var) in {
+            "final_vs": (mn, "Vs"),
+            "final_vd": (mn, "Vd"),
+            "final_ca": (mn, "ca_d"),
+            "final_rc": (rc, "v"),
+            "final_ibin": (ibin, "v"),
+            "final_y2": (mu, "y2"),
+        }.items():
+            result_files[key] = (device.get_array_filename(grp.variables[var]), np.float64)
         if vmon is not None:
             result_files["vs"] = (device.get_array_filename(vmon.variables["Vs"]), np.float64)
             result_files["vd"] = (device.get_array_filename(vmon.variables["Vd"]), np.float64)
