@@ -178,7 +178,7 @@ def test_ladder_solver_matches_a_dense_solve():
     c0 = rng.uniform(0.0, 1.0, (M, N))
     a_b = rng.uniform(50, 100, M)
     u_b = rng.uniform(0, 10, M)
-    a, u = solve_ladder(np.ones(N), ga, gv, alpha, beta, c0, a_b, u_b)
+    a, u = solve_ladder(ga, gv, alpha, beta, c0, a_b, u_b)
     for m in range(M):
         A = np.zeros((2 * N, 2 * N))
         r = np.zeros(2 * N)

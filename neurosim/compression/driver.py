@@ -104,7 +104,8 @@ class CompressionDriver:
         B : int
             Batch size.
         sim : CableSimulation, optional
-            Needed for myelin damage.
+            Whose kernel arrays the myelin damage is written into; without it the damage
+            is computed and recorded only (a preview).
         """
         morph = model.morphology
         self.grid = RootGrid.from_pools(morph, pool, self.extension)
@@ -130,9 +131,7 @@ class CompressionDriver:
         self.edges = self.lesion.edges(total, self.node_position)
         self.edge_level = np.array([e.level for e in self.edges], dtype=np.int64)
         self.damage_state = np.zeros((self.B, len(self.edges)))
-        if self.damage_law is not None:
-            if sim is None:
-                raise ValueError("myelin damage needs the cable simulation: bind(..., sim=...)")
+        if self.damage_law is not None and sim is not None:
             self.myelin = MyelinDamage(self.damage_law, sim, model, self.edges)
             self.myelin.apply(self.damage_state)
         self._hist = {}
