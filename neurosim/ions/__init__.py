@@ -271,7 +271,10 @@ class IonLayer:
             self.ko, p.pump_k_half, p.pump_k_slope
         )
         if p.oxygen:
-            f = f * K.logistic(self.o2, p.o2_half, p.o2_slope)
+            # Wei et al.'s logistic, shifted and rescaled to be exactly 0 at zero O2: no
+            # oxidative ATP, no pumping and no O2 use, so O2 decays to 0, never below
+            at0 = K.logistic(0.0, p.o2_half, p.o2_slope)
+            f = f * (K.logistic(self.o2, p.o2_half, p.o2_slope) - at0) / (1.0 - at0)
         return f
 
     def pump_current(self) -> np.ndarray:

@@ -260,7 +260,7 @@ class IonicSimulation:
         self.slow_dt = slow_dt
         self.tolerance = float(check_positive("tolerance", tolerance, "mM"))
         self.tolerance_o2 = float(check_positive("tolerance_o2", tolerance_o2, "mM"))
-        self.firing_step = 4.0 * window if firing_step is None else firing_step
+        self.firing_step = min(4.0 * window, slow_dt) if firing_step is None else firing_step
         check_range("firing_step", self.firing_step, window, slow_dt, unit="ms")
         self.tolerance = float(check_positive("tolerance", tolerance, "mM"))
         self.tolerance_o2 = float(check_positive("tolerance_o2", tolerance_o2, "mM"))
