@@ -90,7 +90,7 @@ UNITS: dict[str, dict[str, float]] = {
 DIMENSIONS = tuple(UNITS)
 
 _QUANTITY = re.compile(
-    r"^\s*([-+]?(?:nan|inf|infinity|(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?))\s*(.*?)\s*$",
+    r"^\s*([-+]?(?:nan|infinity|inf|(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?))\s*(.*?)\s*$",
     re.IGNORECASE,
 )
 

@@ -44,7 +44,7 @@ def check_finite(key: str, value, unit: str = "") -> np.ndarray:
     bad = ~np.isfinite(arr)
     if bad.any():
         where = "" if arr.ndim == 0 else f" at index {tuple(int(i) for i in np.argwhere(bad)[0])}"
-        first = arr[bad].flat[0]
+        first = float(arr[bad].flat[0])
         raise ValueError(f"`{key}` = {first!r}{' ' + unit if unit else ''}{where} is not finite")
     return arr
 

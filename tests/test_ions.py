@@ -89,8 +89,9 @@ def test_balanced_model_is_the_published_model_at_rest(mrg_small):
 def test_ions_conserved_through_ischaemia_and_firing(mrg_small):
     """Na and K in cell + extracellular pools + what left to the bath and glia is
     constant to round-off, through ischaemia, firing and reperfusion."""
-    isim = IonicSimulation(mrg_small, read_ions(FAST_O2), dt=0.025, window=1, slow_dt=1,
-                           drivers=[Cuff(200.0, 3000.0)])
+    isim = IonicSimulation(
+        mrg_small, read_ions(FAST_O2), dt=0.025, window=1, slow_dt=1, drivers=[Cuff(200.0, 3000.0)]
+    )
     c0 = isim.ions.content()
     res = isim.run(4000.0)
     c1 = isim.ions.content()
@@ -113,10 +114,17 @@ def test_multirate_matches_the_fully_coupled_run(mrg_small):
     ions = read_ions(FAST_O2)
     runs = {}
     for name, slow, firing in (("coupled", 20.0, 20.0), ("multirate", 2000.0, 80.0)):
-        isim = IonicSimulation(mrg_small, ions, dt=0.025, window=20.0, slow_dt=slow,
-                               firing_step=firing, drivers=[Cuff(1000.0, 6000.0)],
-                               tolerance=1e9 if name == "coupled" else 0.05,
-                               tolerance_o2=1e9 if name == "coupled" else 0.005)
+        isim = IonicSimulation(
+            mrg_small,
+            ions,
+            dt=0.025,
+            window=20.0,
+            slow_dt=slow,
+            firing_step=firing,
+            drivers=[Cuff(1000.0, 6000.0)],
+            tolerance=1e9 if name == "coupled" else 0.05,
+            tolerance_o2=1e9 if name == "coupled" else 0.005,
+        )
         runs[name] = isim.run(10_000.0)
     ref, mr = runs["coupled"], runs["multirate"]
     assert len(mr.windows) < len(ref.windows) / 2, "multi-rate must skip most of the time"

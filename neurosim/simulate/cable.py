@@ -153,9 +153,9 @@ class CableSimulation:
         self._steady_gates()
         if k.rest:
             self._relax()
-        self.step = 0
-        self.rec_out[:, :, 0] = self.v[:, self.rec_comp]
-        return self
+        self.q_acc[:] = 0.0
+        self.g_acc[:] = 0.0
+        return self.reset_clock()
 
     def reset_clock(self) -> CableSimulation:
         """Keep the state, restart the clock: step 0, no spikes, recording from now.

@@ -262,8 +262,6 @@ class IonicSimulation:
         self.tolerance_o2 = float(check_positive("tolerance_o2", tolerance_o2, "mM"))
         self.firing_step = min(4.0 * window, slow_dt) if firing_step is None else firing_step
         check_range("firing_step", self.firing_step, window, slow_dt, unit="ms")
-        self.tolerance = float(check_positive("tolerance", tolerance, "mM"))
-        self.tolerance_o2 = float(check_positive("tolerance_o2", tolerance_o2, "mM"))
         self.t = 0.0
         self.drivers = list(drivers)
         for d in self.drivers:

@@ -239,12 +239,13 @@ def compile_batch(models: CableModel | list[CableModel], batch: dict | None = No
     """
     batch = dict(batch or {})
     if isinstance(models, CableModel):
-        lengths = {np.asarray(v).shape[0] if np.ndim(v) else -1 for v in batch.values()}
-        if -1 in lengths or len(lengths) > 1:
-            raise ValueError(
-                f"batch values must all be arrays of one length B; got lengths {sorted(lengths)}"
+        lengths = {k: (np.asarray(v).shape[0] if np.ndim(v) else None) for k, v in batch.items()}
+        if None in lengths.values() or len(set(lengths.values())) > 1:
+            shown = ", ".join(
+                f"{k!r}: {'a scalar' if n is None else f'length {n}'}" for k, n in lengths.items()
             )
-        B = lengths.pop() if lengths else 1
+            raise ValueError(f"batch values must all be arrays of one length B; got {shown}")
+        B = next(iter(lengths.values())) if lengths else 1
         models = [models] * B
     else:
         models = list(models)
