@@ -1,41 +1,51 @@
 """Ion and oxygen dynamics: the slow layer of an axon batch.
 
-Concentrations live in *pools*: groups of compartments whose axoplasm and surrounding
-extracellular space are taken as well mixed. The default for a myelinated axon is one
-pool per node of Ranvier (the node and the half internodes on either side, about a
-millimetre: intracellular diffusion of Na over the node-paranode distance takes
-milliseconds, the slow layer's changes take seconds to minutes); for other cables one
-pool per compartment. Per pool (batch, pool): [Na]i, [K]i, extracellular [Na]o, [K]o,
-and dissolved O2.
+Where ions live
+---------------
+Concentrations live in *pools* that are taken as well mixed. Intracellular pools (one
+per node of Ranvier for a myelinated axon: the node and the half internodes on either
+side, about a millimetre; one per compartment otherwise) hold [Na]i, [K]i and O2.
+Extracellular pools hold [Na]o and [K]o. A myelinated axon has two per node unit:
 
-Reversal potentials follow the concentrations (Nernst). The Na/K pump (3 Na out, 2 K in)
-is electrogenic and enters the voltage equation as a steady outward current; its rate
-falls with O2 (Wei, Ullah & Schiff 2014, J Neurosci 34:11733) and rises with [Na]i and
-[K]o (Cressman et al. 2009, J Comput Neurosci 26:159). Extracellular K is cleared by
-glial uptake and by exchange with blood/bath at a rate that scales with blood flow; O2
-is exchanged with the blood likewise.
+- the *endoneurial* space around the node, which exchanges with the blood (at a rate
+  that scales with blood flow) and with flow-independent sources (CSF for a nerve root),
+  and where glial (Schwann cell) uptake acts;
+- the *periaxonal* space between axolemma and myelin along the internode: a film
+  nanometres thick, so its volume is tiny, and it exchanges only with the endoneurial
+  space, slowly, through the paranodal junctions. K released by internodal channels
+  accumulates here; this is where raised [K]o reverses the post-ischaemic
+  hyperpolarisation (Mogyoros et al. 2000, Muscle Nerve 23:310).
+
+Other cables have one extracellular pool per intracellular pool.
+
+What moves ions
+---------------
+Reversal potentials follow the concentrations (Nernst). The Na/K pump (3 Na out, 2 K
+in) is electrogenic and enters the voltage equation as a steady outward current; its
+rate falls with O2 (Wei, Ullah & Schiff 2014, J Neurosci 34:11733) and rises with
+[Na]i and [K]o (Cressman et al. 2009, J Comput Neurosci 26:159). Each compartment's
+net membrane current (ionic + pump + capacitive) is its axial inflow; it is booked as
+K+, the main carrier of axoplasmic current, entering the intracellular pool and leaving
+the extracellular pool. This keeps ions exactly conserved.
 
 Two ways to specify the pump (``[ions] mode``):
 
 ``"balanced"`` (axon models)
     The published axon models have lumped, nonspecific leaks and no pump. At the
-    model's resting state the pump is placed at uniform density on the axolemma of each
-    pool, its density solved so that the pool's Na influx equals 3 x pump; each
-    compartment's leak is split into Na and K parts with the reversal ``E_L'`` that keeps
-    ``g_L (v - E_L') + I_pump = g_L (v - E_L)`` at every v. At baseline the model is
-    exactly the published one; now it conserves ions, and the pump and O2 use are
-    expressed relative to that baseline.
+    model's resting state every compartment is put in ionic steady state: its leak is
+    split into Na and K parts with a reversal ``E_L'`` and a resting pump current
+    ``I_p = g_L (E_L' - E_L)`` is added, so that ``g_L (v - E_L') + I_p = g_L (v - E_L)``
+    at every v (the published electrical model, exactly), with ``E_L'`` solved from the
+    compartment's Na balance ``I_Na + w g_L (v - E_Na) + 3 I_p = 0``; K then balances
+    with the axial current. The pump and O2 use are expressed relative to this baseline.
 ``"explicit"`` (published ion models such as Cressman 2009)
     Pump rate (mM/s of cycles per intracellular volume), glial uptake and diffusion are
     given as in the paper.
 
-Charge entering a pool axially (the pool's net membrane current, including the pump
-and the capacitive current) is booked as K+, the main carrier of axoplasmic current,
-and leaves the extracellular pool likewise; this keeps ions exactly conserved and the
-baseline exactly steady. Currents of other ions (Ca, Cl) keep fixed reversals and are
-not booked. A nonspecific gated current (e.g. HCN) is booked to Na and K by the
-fraction ``w = (E - E_K)/(E_Na - E_K)`` of its reversal, which then follows the
-concentrations as ``w E_Na + (1 - w) E_K``.
+Currents of other ions (Ca, Cl) keep fixed reversals and are not booked. A
+nonspecific gated current (e.g. HCN) is booked to Na and K by the fraction
+``w = (E - E_K)/(E_Na - E_K)`` of its reversal, which then follows the concentrations
+as ``w E_Na + (1 - w) E_K``.
 """
 
 from __future__ import annotations
@@ -47,7 +57,15 @@ import numpy as np
 from neurosim.kernels import ions as K
 from neurosim.modelfile import Field, read_table
 
-__all__ = ["ION_FIELDS", "IonParams", "IonLayer", "read_ions", "site_conductance", "SPECIES"]
+__all__ = [
+    "ION_FIELDS",
+    "IonParams",
+    "IonLayer",
+    "PoolLayout",
+    "read_ions",
+    "site_conductance",
+    "SPECIES",
+]
 
 _POS = {"lo": 0.0, "lo_open": True}
 _NONNEG = {"lo": 0.0}
@@ -67,6 +85,18 @@ ION_FIELDS = {
         default="auto",
         choices=("auto", "node", "compartment"),
         doc="well-mixed units: per node of Ranvier, or per compartment",
+    ),
+    "periaxonal": Field(
+        "bool", default=True, doc="separate periaxonal pools on myelinated axons (node pools)"
+    ),
+    "periaxonal_exchange": Field(
+        "rate",
+        default=5e-5,
+        **_NONNEG,
+        doc="periaxonal <-> endoneurial exchange (paranodal junction)",
+    ),
+    "periaxonal_volume_scale": Field(
+        "float", default=1.0, **_POS, doc="periaxonal volume relative to the geometric film"
     ),
     "nao": Field("concentration", default=145.0, **_POS, doc="bath/plasma [Na]"),
     "ko": Field("concentration", default=4.0, **_POS, doc="bath/plasma [K]"),
@@ -175,6 +205,39 @@ def _pool_sum(values: np.ndarray, pool: np.ndarray, n_pools: int) -> np.ndarray:
     return out
 
 
+@dataclass
+class PoolLayout:
+    """Where the ions of a batch live (see the module docstring).
+
+    Attributes
+    ----------
+    pool_i : int array (n,)
+        Intracellular pool (= node unit) of each compartment; P pools.
+    pool_o : int array (n,)
+        Extracellular pool of each compartment; Q pools.
+    o_parent : int array (Q,)
+        -1 for a pool that exchanges with blood/bath; else the extracellular pool it
+        exchanges with (a periaxonal pool's endoneurial pool).
+    o_unit : int array (Q,)
+        Intracellular pool (unit) whose blood flow an extracellular pool sees.
+    volume : float array (B, n)
+        Axoplasm volume of each compartment (um3).
+    area : float array (B, n)
+        Axolemma area of each compartment (um2).
+    o_volume : float array (B, Q)
+        Volume of each extracellular pool (um3); endoneurial pools may be left NaN, to
+        be set to the unit's axoplasm / ``volume_ratio``.
+    """
+
+    pool_i: np.ndarray
+    pool_o: np.ndarray
+    o_parent: np.ndarray
+    o_unit: np.ndarray
+    volume: np.ndarray
+    area: np.ndarray
+    o_volume: np.ndarray
+
+
 class IonLayer:
     """Concentrations and O2 of a :class:`~neurosim.simulate.cable.CableSimulation` batch.
 
@@ -183,33 +246,38 @@ class IonLayer:
     sim : CableSimulation
         The fast layer; its reversal potentials and ``i_extra`` are written here.
     params : IonParams
-    volume : ndarray, shape (B, n)
-        Intracellular volume of each compartment (um3); 0 for compartments without
-        membrane (branch points).
-    area : ndarray, shape (B, n)
-        Axolemma area of each compartment (um2): where the pump sits.
-    pool : ndarray of int, shape (n,)
-        Pool of each compartment.
+    layout : PoolLayout
     """
 
-    def __init__(self, sim, params: IonParams, volume, area, pool):
+    def __init__(self, sim, params: IonParams, layout: PoolLayout):
         self.sim = sim
         self.p = params
         k = sim.k
         B, n = k.B, k.n
-        for name, arr in (("volume", volume), ("area", area)):
-            if np.shape(arr) != (B, n):
-                raise ValueError(f"`{name}` has shape {np.shape(arr)}; expected {(B, n)}")
-        self.pool = np.asarray(pool, dtype=np.int64)
+        L = layout
+        for name in ("volume", "area"):
+            if getattr(L, name).shape != (B, n):
+                raise ValueError(f"`{name}` has shape {getattr(L, name).shape}; expected {(B, n)}")
+        self.pool = np.asarray(L.pool_i, dtype=np.int64)  # the node units
+        self.pool_o = np.asarray(L.pool_o, dtype=np.int64)
         self.P = int(self.pool.max()) + 1
-        self.comp_area = np.asarray(area, dtype=float)
-        self.vol_i = _pool_sum(np.asarray(volume, dtype=float), self.pool, self.P)
+        self.Q = int(self.pool_o.max()) + 1
+        self.o_parent = np.asarray(L.o_parent, dtype=np.int64)
+        self.o_unit = np.asarray(L.o_unit, dtype=np.int64)
+        self.to_bath = self.o_parent < 0
+        self.comp_area = np.asarray(L.area, dtype=float)
+        self.comp_volume = np.asarray(L.volume, dtype=float)
+        self.vol_i = _pool_sum(np.asarray(L.volume, dtype=float), self.pool, self.P)
         if (self.vol_i <= 0).any():
-            raise ValueError("every ion pool needs a positive intracellular volume")
-        self.vol_o = self.vol_i / params.volume_ratio
+            raise ValueError("every intracellular pool needs a positive volume")
+        vo = np.array(L.o_volume, dtype=float)
+        unit_default = (self.vol_i / params.volume_ratio)[:, self.o_unit]
+        self.vol_o = np.where(np.isnan(vo), unit_default, vo)
+        if (self.vol_o <= 0).any():
+            raise ValueError("every extracellular pool needs a positive volume")
         self.celsius = k.celsius[:, None]
         self.comp = k.site_comp
-        self.site_pool = self.pool[self.comp]
+        self.has = self.comp_area > 0  # compartments with membrane
 
         # classify every site: Na, K, fixed-reversal ion, or nonspecific (mixed Na/K)
         S = k.site_comp.shape[0]
@@ -222,28 +290,37 @@ class IonLayer:
 
         # initial concentrations: the model's own E_Na and E_K (first Na / K site)
         rtf = K.rt_over_f(self.celsius)
-        shape = (B, self.P)
-        self.nao = np.full(shape, params.nao)
-        self.ko = np.full(shape, params.ko)
+        self.nao = np.full((B, self.Q), params.nao)
+        self.ko = np.full((B, self.Q), params.ko)
         ena0 = self._first_erev(_NA, 50.0)
         ek0 = self._first_erev(_K, -90.0)
-        self.nai = np.full(shape, params.nai) if params.nai else self.nao * np.exp(-ena0 / rtf)
-        self.ki = np.full(shape, params.ki) if params.ki else self.ko * np.exp(-ek0 / rtf)
+        shape = (B, self.P)
+        self.nai = (
+            np.full(shape, params.nai)
+            if params.nai
+            else np.broadcast_to(params.nao * np.exp(-ena0 / rtf), shape).copy()
+        )
+        self.ki = (
+            np.full(shape, params.ki)
+            if params.ki
+            else np.broadcast_to(params.ko * np.exp(-ek0 / rtf), shape).copy()
+        )
         self.o2 = np.full(shape, params.o2_baseline if params.oxygen else params.o2_arterial)
         self.baseline = {s: getattr(self, s).copy() for s in SPECIES}
         # nonspecific sites: Na fraction of their published reversal
-        ena_s, ek_s = self._site_reversals()
+        ena_c, ek_c = self.reversals()
+        ena_s, ek_s = ena_c[:, self.comp], ek_c[:, self.comp]
         with np.errstate(divide="ignore", invalid="ignore"):
             self.w = np.clip((k.erev - ek_s) / (ena_s - ek_s), 0.0, 1.0)
         self.w[:, self.site_class != _MIXED] = 0.0
-        self.pump_density = np.zeros(shape)  # balanced mode: resting pump (nA/um2)
+        self.i_pump0 = np.zeros((B, n))  # balanced mode: resting pump per compartment (nA)
         self.activity0 = self.pump_activity()
-        self.axial = np.zeros(shape)  # mean axial inflow of the last window (nA)
+        self.axial = np.zeros((B, n))  # mean axial inflow of the last window (nA)
         #: amounts (mM um3) that have left the pools to the blood/bath and into glia
         self.ledger = {
-            "na_bath": np.zeros(shape),
-            "k_bath": np.zeros(shape),
-            "k_glia": np.zeros(shape),
+            "na_bath": np.zeros((B, self.Q)),
+            "k_bath": np.zeros((B, self.Q)),
+            "k_glia": np.zeros((B, self.Q)),
         }
 
     # -- helpers ----------------------------------------------------------------------
@@ -254,120 +331,99 @@ class IonLayer:
         return self.sim.k.erev[:, idx[0] : idx[0] + 1]
 
     def reversals(self) -> tuple[np.ndarray, np.ndarray]:
-        """Nernst E_Na and E_K (mV) per pool, shape (B, P)."""
-        return (
-            K.nernst(self.nao, self.nai, 1, self.celsius),
-            K.nernst(self.ko, self.ki, 1, self.celsius),
-        )
+        """Nernst E_Na and E_K (mV) at every compartment, shape (B, n)."""
+        ena = K.nernst(self.nao[:, self.pool_o], self.nai[:, self.pool], 1, self.celsius)
+        ek = K.nernst(self.ko[:, self.pool_o], self.ki[:, self.pool], 1, self.celsius)
+        return ena, ek
 
-    def _site_reversals(self):
-        ena, ek = self.reversals()
-        return ena[:, self.site_pool], ek[:, self.site_pool]
+    def pool_reversals(self) -> tuple[np.ndarray, np.ndarray]:
+        """E_Na and E_K (mV) against each unit's endoneurial (or only) extracellular
+        pool, shape (B, P): the values to report per unit."""
+        first_o = np.zeros(self.P, dtype=np.int64)
+        for q in range(self.Q - 1, -1, -1):
+            if self.to_bath[q]:
+                first_o[self.o_unit[q]] = q
+        ena = K.nernst(self.nao[:, first_o], self.nai, 1, self.celsius)
+        ek = K.nernst(self.ko[:, first_o], self.ki, 1, self.celsius)
+        return ena, ek
 
     def pump_activity(self) -> np.ndarray:
-        """Pump rate relative to its maximum, f([Na]i) f([K]o) f(O2), per pool (B, P)."""
+        """Pump rate relative to its maximum at each compartment, f([Na]i) f([K]o) f(O2),
+        shape (B, n)."""
         p = self.p
-        f = K.logistic(self.nai, p.pump_na_half, p.pump_na_slope) * K.logistic(
-            self.ko, p.pump_k_half, p.pump_k_slope
+        f = K.logistic(self.nai[:, self.pool], p.pump_na_half, p.pump_na_slope) * K.logistic(
+            self.ko[:, self.pool_o], p.pump_k_half, p.pump_k_slope
         )
         if p.oxygen:
             # Wei et al.'s logistic, shifted and rescaled to be exactly 0 at zero O2: no
             # oxidative ATP, no pumping and no O2 use, so O2 decays to 0, never below
             at0 = K.logistic(0.0, p.o2_half, p.o2_slope)
-            f = f * (K.logistic(self.o2, p.o2_half, p.o2_slope) - at0) / (1.0 - at0)
+            o2 = self.o2[:, self.pool]
+            f = f * (K.logistic(o2, p.o2_half, p.o2_slope) - at0) / (1.0 - at0)
         return f
 
-    def pump_current(self) -> np.ndarray:
-        """Pump current per pool (nA, outward: one net charge per cycle), (B, P)."""
+    def compartment_pump(self) -> np.ndarray:
+        """Pump current at every compartment (nA, outward: one net charge per cycle)."""
         act = self.pump_activity()
         if self.p.mode == "explicit":
             # cycles per volume (mM/ms) -> charge per time (nA): F V 1e-6
-            return self.p.pump_rate * 1e-3 * act * K.FARADAY * self.vol_i * 1e-6
-        return self.pump_density * self.pool_area * act / self.activity0
+            return self.p.pump_rate * 1e-3 * act * K.FARADAY * self.comp_volume * 1e-6
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(self.i_pump0 > 0, self.i_pump0 * act / self.activity0, 0.0)
 
-    @property
-    def pool_area(self) -> np.ndarray:
-        return _pool_sum(self.comp_area, self.pool, self.P)
-
-    def compartment_pump(self) -> np.ndarray:
-        """Pump current per compartment (nA, outward), spread by axolemma area, (B, n)."""
-        share = self.comp_area / self.pool_area[:, self.pool]
-        return self.pump_current()[:, self.pool] * share
+    def pump_current(self) -> np.ndarray:
+        """Pump current of each intracellular pool (nA), shape (B, P)."""
+        return _pool_sum(self.compartment_pump(), self.pool, self.P)
 
     # -- baseline balance (balanced mode) --------------------------------------------
     def balance(self) -> None:
-        """Place the pump and split the leaks so that the present (resting) state is an
-        ionic steady state with unchanged electrical behaviour (module docstring).
+        """Split leaks and set the resting pump of every compartment so that the present
+        (resting) state is an ionic steady state with unchanged electrical behaviour.
 
-        Unknown per pool: the pump density ``rho`` (nA/um2). Each compartment's pump is
-        ``rho A_c``; its leak reversal becomes ``E_L' = E_L + rho A_c / g_L``, i.e. the
-        Na fraction ``w_c = (E_L' - E_K)/(E_Na - E_K)``. The pool's Na balance
-        ``sum(I_Na) + sum(w_c g_L (v - E_Na)) + 3 rho A = 0`` is linear in ``rho``.
+        Per compartment c with leak conductance g_L and published reversal E0: the leak
+        Na fraction w gives E' = w E_Na + (1 - w) E_K and the pump I_p = g_L (E' - E0);
+        the Na balance ``I_Na + w g_L (v - E_Na) + 3 I_p = 0`` is linear in w.
         """
         sim, k = self.sim, self.sim.k
-        B = k.B
+        n = k.n
         g = site_conductance(k, sim.gstate)
+        ena_c, ek_c = self.reversals()
+        ena = ena_c[:, self.comp]
         v = sim.v[:, self.comp]
-        ena_s, ek_s = self._site_reversals()
-        cls = self.site_class
-        leak = self.site_leak
+        cls, leak = self.site_class, self.site_leak
         gated_mixed = (cls == _MIXED) & ~leak
-        # Na current of the channels and of the Na part of gated nonspecific currents
-        i_na_sites = np.where(cls == _NA, g * (v - ena_s), 0.0)
-        i_na_sites += np.where(gated_mixed, self.w * g * (v - ena_s), 0.0)
-        i_na = _pool_sum(i_na_sites, self.site_pool, self.P)
-        # leak sites: w_s = (E0 + rho a_s/g_s - EK)/(ENa - EK), with a_s the axolemma area
-        # of the site's compartment shared among that compartment's leak sites by g
-        g_leak_comp = np.zeros((B, k.n))
-        np.add.at(g_leak_comp, (slice(None), self.comp), np.where(leak, g, 0.0))
+        i_na_s = np.where(cls == _NA, g * (v - ena), 0.0)
+        i_na_s += np.where(gated_mixed, self.w * g * (v - ena), 0.0)
+        i_na = _pool_sum(i_na_s, self.comp, n)
+        g_leak = _pool_sum(np.where(leak, g, 0.0), self.comp, n)
+        # g-weighted published leak reversal of each compartment
         with np.errstate(divide="ignore", invalid="ignore"):
-            a_site = np.where(
-                leak,
-                self.comp_area[:, self.comp]
-                * g
-                / np.where(g_leak_comp[:, self.comp] > 0, g_leak_comp[:, self.comp], 1.0),
-                0.0,
-            )
-        span = ena_s - ek_s
-        # Na leak current = w g (v - ENa) = [(E0 - EK) g + rho a] (v - ENa) / span
-        na_leak_0 = np.where(leak, (k.erev - ek_s) * g * (v - ena_s) / span, 0.0)
-        na_leak_rho = np.where(leak, a_site * (v - ena_s) / span, 0.0)
-        coef = _pool_sum(na_leak_rho, self.site_pool, self.P) + 3.0 * self.pool_area
-        rho = -(i_na + _pool_sum(na_leak_0, self.site_pool, self.P)) / coef
-        has_leak = _pool_sum(np.where(leak, g, 0.0), self.site_pool, self.P) > 0
-        w_new = np.where(
-            leak,
-            (
-                k.erev
-                - ek_s
-                + np.where(leak, rho[:, self.site_pool] * a_site / np.where(g > 0, g, 1.0), 0.0)
-            )
-            / span,
-            self.w,
-        )
-        bad = (rho < 0) | ~np.isfinite(rho) | ~has_leak
-        no_leak = (self.comp_area > 0) & (g_leak_comp <= 0)
+            e0 = _pool_sum(np.where(leak, g * k.erev, 0.0), self.comp, n) / g_leak
+        vc = sim.v
+        # w gL (v - ENa) + 3 gL (w (ENa - EK) + EK - E0) = -I_Na
+        coef = g_leak * (vc - ena_c) + 3.0 * g_leak * (ena_c - ek_c)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            w = (-i_na - 3.0 * g_leak * (ek_c - e0)) / coef
+            ip = g_leak * (w * ena_c + (1 - w) * ek_c - e0)
+        need = self.has
+        no_leak = need & (g_leak <= 0)
         if no_leak.any():
             b, c = np.argwhere(no_leak)[0]
             raise ValueError(
                 f"compartment {sim.morphology.label(int(c))} has membrane but no leak: the "
                 f"balanced pump needs a leak in every compartment to keep the rest unchanged"
             )
-        bad_site = leak & ((w_new < 0) | (w_new > 1))
-        if bad.any() or bad_site.any():
-            if bad.any():
-                b, q = np.argwhere(bad)[0]
-                what = f"pump density {rho[b, q]:.3g} nA/um2 (allowed >= 0, needs a leak)"
-            else:
-                b, s = np.argwhere(bad_site)[0]
-                q = self.site_pool[s]
-                what = f"leak Na fraction {w_new[b, s]:.3g} (allowed 0-1)"
+        bad = need & ~((w >= 0) & (w <= 1) & (ip >= 0) & np.isfinite(ip))
+        if bad.any():
+            b, c = np.argwhere(bad)[0]
             raise ValueError(
-                f"cannot balance ions at rest in member {b}, pool {q}: {what}; the resting "
-                f"state needs more Na influx or K efflux than its leak can carry"
+                f"cannot balance ions at rest in member {b}, compartment "
+                f"{sim.morphology.label(int(c))}: leak Na fraction {w[b, c]:.3g} (allowed "
+                f"0-1), pump {ip[b, c]:.3g} nA (allowed >= 0); the resting state needs more "
+                f"Na influx than its leak and a pump can balance"
             )
-        self.w = np.where(leak, w_new, self.w)
-        self.pump_density = rho
+        self.w = np.where(leak, w[:, self.comp], self.w)
+        self.i_pump0 = np.where(need, ip, 0.0)
         self.activity0 = self.pump_activity()
         self.apply()
 
@@ -375,7 +431,8 @@ class IonLayer:
     def apply(self) -> None:
         """Write reversal potentials and the pump current into the fast layer."""
         k = self.sim.k
-        ena, ek = self._site_reversals()
+        ena_c, ek_c = self.reversals()
+        ena, ek = ena_c[:, self.comp], ek_c[:, self.comp]
         cls = self.site_class
         na, kk, mixed = cls == _NA, cls == _K, cls == _MIXED
         k.erev[:, na] = ena[:, na]
@@ -388,14 +445,16 @@ class IonLayer:
         self.sim.q_acc[:] = 0.0
         self.sim.g_acc[:] = 0.0
         self.sim.accumulate = True
-        self._window_e = self._site_reversals()
+        ena, ek = self.reversals()
+        self._window_e = (ena[:, self.comp], ek[:, self.comp])
         self._window_v = self.sim.v.copy()
 
     def end_window(self, duration: float):
-        """Mean Na and K currents (nA, outward +) and conductances (uS) per pool over the
-        window just integrated, each (B, P); also sets :attr:`axial`, the mean axial
-        inflow of charge into each pool (nA)."""
+        """Mean Na and K currents (nA, outward +) and conductances (uS) per compartment
+        over the window just integrated, each (B, n); also sets :attr:`axial`, the mean
+        axial inflow of charge into each compartment (nA)."""
         sim = self.sim
+        n = sim.k.n
         q, gint = sim.q_acc, sim.g_acc
         ena, ek = self._window_e
         cls, w = self.site_class, self.w
@@ -405,35 +464,56 @@ class IonLayer:
         q_k = np.where(cls == _K, q, 0.0) + np.where(mixed, (1 - w) * q - split, 0.0)
         g_na = np.where(cls == _NA, gint, 0.0) + np.where(mixed, w * gint, 0.0)
         g_k = np.where(cls == _K, gint, 0.0) + np.where(mixed, (1 - w) * gint, 0.0)
-        to_pool = [_pool_sum(x / duration, self.site_pool, self.P) for x in (q_na, q_k, g_na, g_k)]
-        # net membrane current of each compartment = axial inflow (Kirchhoff)
-        membrane = np.zeros_like(sim.v)
-        np.add.at(membrane, (slice(None), self.comp), q / duration)
+        out = tuple(_pool_sum(x / duration, self.comp, n) for x in (q_na, q_k, g_na, g_k))
+        # net membrane current of each compartment = its axial inflow (Kirchhoff)
+        membrane = _pool_sum(q / duration, self.comp, n)
         membrane += sim.i_extra + sim.k.cap * (sim.v - self._window_v) / duration
-        self.axial = _pool_sum(membrane, self.pool, self.P)
-        return tuple(to_pool)
+        self.axial = membrane
+        return out
 
     # -- the slow step ----------------------------------------------------------------
-    def rates(self, currents, flow=1.0) -> dict[str, np.ndarray]:
-        """Rates of change (mM/ms) of [Na]i, [K]o and O2 at the present state with the
-        window's mean currents, each (B, P): what the adaptive slow step is sized by."""
+    def _fluxes(self, currents, ena_w, ek_w):
+        """Na and K leaving the cell at every compartment (nA), pump included: (B, n)."""
+        i_na0, i_k0, g_na, g_k = currents
+        ena, ek = self.reversals()
+        pump = self.compartment_pump()
+        na_out = i_na0 + g_na * (ena_w - ena) + 3.0 * pump
+        k_out = i_k0 + g_k * (ek_w - ek) - 2.0 * pump - self.axial
+        return na_out, k_out
+
+    def _exchange_rates(self, flow):
+        """Per extracellular pool: rate (1/ms) of exchange with its partner, (B, Q)."""
         p = self.p
-        i_na0, i_k0, _, _ = currents
-        flow = np.broadcast_to(np.asarray(flow, dtype=float), self.nai.shape)
-        eps = p.diffusion_csf + p.diffusion * flow
-        ip = self.pump_current()
-        na_out = i_na0 + 3.0 * ip
-        k_out = i_k0 - 2.0 * ip - self.axial
+        flow_q = np.broadcast_to(np.asarray(flow, dtype=float), (self.sim.k.B, self.P))
+        flow_q = flow_q[:, self.o_unit]
+        bath = p.diffusion_csf + p.diffusion * flow_q
+        return np.where(self.to_bath, bath, p.periaxonal_exchange)
+
+    def _o2_use(self) -> np.ndarray:
+        """O2 use per pool (mM/ms): the baseline use scaled by the pool's pump activity."""
+        p = self.p
+        use0 = (p.o2_exchange_csf + p.o2_exchange) * (p.o2_arterial - p.o2_baseline)
+        act = _pool_sum(self.pump_activity() * self.comp_area, self.pool, self.P)
+        act0 = _pool_sum(self.activity0 * self.comp_area, self.pool, self.P)
+        return use0 * act / np.where(act0 > 0, act0, 1.0)
+
+    def rates(self, currents, flow=1.0) -> dict[str, np.ndarray]:
+        """Rates of change (mM/ms) of [Na]i (B, P), [K]o (B, Q) and O2 (B, P) at the
+        present state with the window's mean currents: what sizes the slow step."""
+        ena, ek = self.reversals()
+        na_out, k_out = self._fluxes(currents, ena, ek)
+        eps = self._exchange_rates(flow)
+        partner = np.where(self.to_bath, self.p.ko, self.ko[:, np.maximum(self.o_parent, 0)])
         out = {
-            "nai": -na_out * 1e6 / (K.FARADAY * self.vol_i),
-            "ko": k_out * 1e6 / (K.FARADAY * self.vol_o) - self._glia() - eps * (self.ko - p.ko),
+            "nai": -_pool_sum(na_out, self.pool, self.P) * 1e6 / (K.FARADAY * self.vol_i),
+            "ko": _pool_sum(k_out, self.pool_o, self.Q) * 1e6 / (K.FARADAY * self.vol_o)
+            - self._glia()
+            - eps * (self.ko - partner),
         }
-        if p.oxygen:
-            use0 = (p.o2_exchange_csf + p.o2_exchange) * (p.o2_arterial - p.o2_baseline)
-            eps_o2 = p.o2_exchange_csf + p.o2_exchange * flow
-            out["o2"] = -use0 * self.pump_activity() / self.activity0 + eps_o2 * (
-                p.o2_arterial - self.o2
-            )
+        if self.p.oxygen:
+            flow_p = np.broadcast_to(np.asarray(flow, dtype=float), self.nai.shape)
+            eps_o2 = self.p.o2_exchange_csf + self.p.o2_exchange * flow_p
+            out["o2"] = -self._o2_use() + eps_o2 * (self.p.o2_arterial - self.o2)
         return out
 
     def step(self, dt: float, currents, flow=1.0, substep: float = 50.0) -> None:
@@ -444,63 +524,77 @@ class IonLayer:
         dt : float
             Slow step (ms).
         currents : tuple
-            ``(i_na, i_k, g_na, g_k)`` from :meth:`end_window` (nA, uS; (B, P)). Within
+            ``(i_na, i_k, g_na, g_k)`` from :meth:`end_window` (nA, uS; (B, n)). Within
             the step the currents follow the reversal potentials linearly,
             ``I = I_window + g (E_window - E)``, at the window's voltage.
         flow : float or ndarray (B, P)
-            Blood flow relative to normal (0-1); scales exchange with the blood.
+            Blood flow relative to normal per unit; scales exchange with the blood.
         substep : float
             Longest internal step (ms) of the concentration equations.
         """
         p = self.p
-        i_na0, i_k0, g_na, g_k = currents
         ena_w, ek_w = self.reversals()
-        flow = np.broadcast_to(np.asarray(flow, dtype=float), self.nai.shape)
-        eps = p.diffusion_csf + p.diffusion * flow
-        eps_o2 = p.o2_exchange_csf + p.o2_exchange * flow
+        flow_p = np.broadcast_to(np.asarray(flow, dtype=float), self.nai.shape)
+        eps = self._exchange_rates(flow)
+        eps_o2 = p.o2_exchange_csf + p.o2_exchange * flow_p
         n_sub = max(1, int(np.ceil(dt / substep)))
         h = dt / n_sub
         to_i = 1e6 / (K.FARADAY * self.vol_i)  # nA -> mM/ms
         to_o = 1e6 / (K.FARADAY * self.vol_o)
-        use0 = (p.o2_exchange_csf + p.o2_exchange) * (p.o2_arterial - p.o2_baseline)
+        child = ~self.to_bath
+        parent = np.maximum(self.o_parent, 0)
         for _ in range(n_sub):
-            ena, ek = self.reversals()
-            ip = self.pump_current()
-            na_out = i_na0 + g_na * (ena_w - ena) + 3.0 * ip  # Na leaving the cell (nA)
-            k_out = i_k0 + g_k * (ek_w - ek) - 2.0 * ip - self.axial
+            na_out, k_out = self._fluxes(currents, ena_w, ek_w)
+            na_i = _pool_sum(na_out, self.pool, self.P)
+            k_i = _pool_sum(k_out, self.pool, self.P)
+            na_o = _pool_sum(na_out, self.pool_o, self.Q) * to_o
+            k_o = _pool_sum(k_out, self.pool_o, self.Q) * to_o - self._glia()
             if p.conservation == "cressman":
-                self.nai = self.nai - na_out * to_i * h
+                self.nai = self.nai - na_i * to_i * h
                 self.ki = self.baseline["ki"] + self.baseline["nai"] - self.nai
-                self.nao = self.baseline["nao"] - p.volume_ratio * (self.nai - self.baseline["nai"])
+                self.nao = (
+                    self.baseline["nao"]
+                    - p.volume_ratio * (self.nai - self.baseline["nai"])[:, self.o_unit]
+                )
             else:
-                self.nai = self.nai - na_out * to_i * h
-                self.ki = self.ki - k_out * to_i * h
-                src = na_out * to_o
-                new = K.relax(self.nao, src, eps, p.nao, h)
-                self.ledger["na_bath"] += (self.nao + src * h - new) * self.vol_o
-                self.nao = new
-            glia = self._glia()
-            src = k_out * to_o - glia
-            new = K.relax(self.ko, src, eps, p.ko, h)
-            self.ledger["k_bath"] += (self.ko + src * h - new) * self.vol_o
-            self.ledger["k_glia"] += glia * h * self.vol_o
-            self.ko = new
+                self.nai = self.nai - na_i * to_i * h
+                self.ki = self.ki - k_i * to_i * h
+                self.nao = self._exchange(self.nao, na_o, eps, p.nao, h, child, parent, "na_bath")
+            glia_amount = self._glia() * h * self.vol_o
+            self.ko = self._exchange(self.ko, k_o, eps, p.ko, h, child, parent, "k_bath")
+            self.ledger["k_glia"] += glia_amount
             if p.oxygen:
-                # O2 use: the baseline use (steady at full flow) scaled by pump activity
-                use = use0 * self.pump_activity() / self.activity0
-                self.o2 = K.relax(self.o2, -use, eps_o2, p.o2_arterial, h)
+                self.o2 = K.relax(self.o2, -self._o2_use(), eps_o2, p.o2_arterial, h)
         self._check()
         self.apply()
 
+    def _exchange(self, c, source, eps, bath, h, child, parent, ledger):
+        """Advance extracellular concentrations ``c`` (B, Q) by ``h``: sources, exchange of
+        periaxonal pools with their endoneurial pool (amounts moved between them), then of
+        endoneurial pools with the bath (amounts booked in the ledger)."""
+        new = c.copy()
+        if child.any():
+            target = c[:, parent]
+            moved = np.zeros_like(c)
+            kid = K.relax(c, source, eps, target, h)
+            out_amount = (c + source * h - kid) * self.vol_o  # left each child pool
+            new = np.where(child, kid, new)
+            np.add.at(moved, (slice(None), parent[child]), out_amount[:, child])
+            source = source + moved / (h * self.vol_o)
+        top = K.relax(c, source, eps, bath, h)
+        self.ledger[ledger] += np.where(self.to_bath, (c + source * h - top) * self.vol_o, 0.0)
+        return np.where(self.to_bath, top, new)
+
     def _glia(self) -> np.ndarray:
-        """Glial K uptake (mM/ms); in balanced mode only the part above baseline."""
+        """Glial K uptake (mM/ms) of endoneurial pools; in balanced mode only the part
+        above baseline. Shape (B, Q)."""
         p = self.p
         up = p.glia_rate * 1e-3 * K.logistic(self.ko, p.glia_half, p.glia_slope)
         if p.mode == "balanced":
             up = up - p.glia_rate * 1e-3 * K.logistic(
                 self.baseline["ko"], p.glia_half, p.glia_slope
             )
-        return up
+        return np.where(self.to_bath, up, 0.0)
 
     def content(self) -> dict[str, np.ndarray]:
         """Amount of Na and K (mM um3) of each batch member, shape (B,): in the cell and
@@ -508,8 +602,11 @@ class IonLayer:
         :attr:`ledger`). With ``conservation = "explicit"`` these are constant."""
         led = {k: v.sum(axis=1) for k, v in self.ledger.items()}
         return {
-            "na": (self.nai * self.vol_i + self.nao * self.vol_o).sum(axis=1) + led["na_bath"],
-            "k": (self.ki * self.vol_i + self.ko * self.vol_o).sum(axis=1)
+            "na": (self.nai * self.vol_i).sum(axis=1)
+            + (self.nao * self.vol_o).sum(axis=1)
+            + led["na_bath"],
+            "k": (self.ki * self.vol_i).sum(axis=1)
+            + (self.ko * self.vol_o).sum(axis=1)
             + led["k_bath"]
             + led["k_glia"],
         }
@@ -522,6 +619,6 @@ class IonLayer:
                 b, q = np.argwhere(bad)[0]
                 raise FloatingPointError(
                     f"[{name}] became {arr[b, q]:.4g} mM (non-positive or non-finite) in "
-                    f"member {b}, ion pool {q}; the slow step is too long for these "
-                    f"fluxes or the model is out of balance"
+                    f"member {b}, pool {q}; the slow step is too long for these fluxes or "
+                    f"the model is out of balance"
                 )

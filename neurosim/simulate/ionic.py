@@ -32,62 +32,99 @@ from dataclasses import dataclass, field
 import numpy as np
 
 import neurosim
-from neurosim.ions import IonLayer, IonParams
+from neurosim.ions import IonLayer, IonParams, PoolLayout
 from neurosim.simulate.cable import CableSimulation
 from neurosim.simulate.model import CableModel
 from neurosim.simulate.protocol import Protocol
 from neurosim.validate import check_positive, check_range
 
-__all__ = ["IonicSimulation", "IonicResult", "axon_geometry", "ion_pools"]
+__all__ = ["IonicSimulation", "IonicResult", "axon_geometry", "ion_layout"]
 
 
 def axon_geometry(model: CableModel, volume_to_area: float | None = None):
-    """Axoplasmic volume (um3) and axolemma area (um2) of each compartment, each (n,);
-    0 at branch points.
+    """Axoplasmic volume (um3), axolemma area (um2) and periaxonal film volume (um3, 0
+    where there is none) of each compartment, each (n,); 0 at branch points.
 
     For MRG-type axons the paranodal and internodal sections carry the fibre diameter
     (see :mod:`neurosim.morphology.mrg`); the axon inside has the inner diameter of the
-    section type. ``volume_to_area`` (um) sets the volume to ``area x volume_to_area``
-    (point-cell models quoted per membrane area).
+    section type, and the periaxonal film has the section type's periaxonal space.
+    ``volume_to_area`` (um) sets the volume to ``area x volume_to_area`` (point-cell
+    models quoted per membrane area).
     """
     morph = model.morphology
-    vol = np.zeros(morph.n)
-    area = np.zeros(morph.n)
+    vol, area, film = np.zeros(morph.n), np.zeros(morph.n), np.zeros(morph.n)
     fiber = model.metadata.get("fiber")
     for sec in morph.sections:
         start = morph.sec_start[sec.name]
         seglen = sec.seg_length()
+        kind = sec.name.split("[")[0]
         for kseg in range(sec.nseg):
+            c = start + kseg
             d = sec.diam[kseg]
             if fiber is not None:
-                d = fiber.inner_diameter(sec.name.split("[")[0])
-            area[start + kseg] = np.pi * d * seglen
-            vol[start + kseg] = (
-                area[start + kseg] * volume_to_area
-                if volume_to_area
-                else np.pi * (d / 2) ** 2 * seglen
-            )
-    return vol, area
+                d = fiber.inner_diameter(kind)
+                if kind != "node":
+                    space = fiber.space_node if kind == "mysa" else fiber.space_internode
+                    film[c] = np.pi * ((d / 2 + space) ** 2 - (d / 2) ** 2) * seglen
+            area[c] = np.pi * d * seglen
+            vol[c] = area[c] * volume_to_area if volume_to_area else np.pi * (d / 2) ** 2 * seglen
+    return vol, area, film
 
 
-def ion_pools(model: CableModel, kind: str = "auto") -> np.ndarray:
-    """Pool index of each compartment, shape (n,).
+def ion_layout(models, params, B: int) -> PoolLayout:
+    """Where ions live for a batch (see :mod:`neurosim.ions`).
 
-    ``"node"``: one pool per section ``node[i]``, holding the compartments nearer (by
-    path position) to that node than to any other; ``"compartment"``: one pool per
-    compartment; ``"auto"``: ``"node"`` when the model has nodes.
+    ``params.pools``: ``"node"`` gives one intracellular pool per section ``node[i]``
+    (the compartments nearer to it than to any other node), with an endoneurial and,
+    on MRG-type axons when ``params.periaxonal``, a periaxonal extracellular pool;
+    ``"compartment"`` one pool of each kind per compartment (branch points join their
+    parent's); ``"auto"`` is ``"node"`` when the model has nodes.
     """
-    morph = model.morphology
+    members = models if isinstance(models, list) else [models] * B
+    first = members[0]
+    morph = first.morphology
+    geo = [axon_geometry(m, params.volume_to_area) for m in members]
+    volume = np.stack([g[0] for g in geo])
+    area = np.stack([g[1] for g in geo])
+    film = np.stack([g[2] for g in geo]) * params.periaxonal_volume_scale
     nodes = [s.name for s in morph.sections if s.name.startswith("node[")]
+    kind = params.pools
     if kind == "auto":
         kind = "node" if nodes else "compartment"
-    if kind == "compartment":
-        return np.arange(morph.n)
-    if not nodes:
-        raise ValueError("`ions.pools` = 'node' needs sections named node[i]")
-    pos = morph.geometry.position
-    node_pos = np.array([pos[morph.compartment(s)] for s in nodes])
-    return np.argmin(np.abs(pos[:, None] - node_pos[None, :]), axis=1)
+    if kind == "node":
+        if not nodes:
+            raise ValueError("`ions.pools` = 'node' needs sections named node[i]")
+        pos = morph.geometry.position
+        node_pos = np.array([pos[morph.compartment(s)] for s in nodes])
+        pool_i = np.argmin(np.abs(pos[:, None] - node_pos[None, :]), axis=1)
+    else:
+        pool_i = np.arange(morph.n)
+        parent = morph.geometry.parent
+        for c in range(1, morph.n):  # membrane-less branch points join their parent's pool
+            if area[0, c] == 0:
+                pool_i[c] = pool_i[parent[c]]
+        pool_i = np.unique(pool_i, return_inverse=True)[1]
+    periaxonal = kind == "node" and params.periaxonal and film[0].any()
+    if periaxonal:
+        raw = 2 * pool_i + (film[0] > 0)
+        uniq, pool_o = np.unique(raw, return_inverse=True)
+        o_unit = uniq // 2
+        is_film = (uniq % 2) == 1
+        endo = {int(u): q for q, u in enumerate(o_unit) if not is_film[q]}
+        o_parent = np.array(
+            [endo[int(u)] if f else -1 for u, f in zip(o_unit, is_film, strict=True)]
+        )
+        o_volume = np.full((B, len(uniq)), np.nan)
+        film_vol = np.zeros((B, len(uniq)))
+        np.add.at(film_vol, (slice(None), pool_o), film)
+        o_volume[:, is_film] = film_vol[:, is_film]
+    else:
+        pool_o = pool_i.copy()
+        P = int(pool_i.max()) + 1
+        o_unit = np.arange(P)
+        o_parent = np.full(P, -1)
+        o_volume = np.full((B, P), np.nan)
+    return PoolLayout(pool_i, pool_o, o_parent, o_unit, volume, area, o_volume)
 
 
 @dataclass
@@ -238,15 +275,7 @@ class IonicSimulation:
         self.sim.initialize()
         self.models = models
         self.params = ions
-        members = models if isinstance(models, list) else [models] * self.sim.k.B
-        geom = [axon_geometry(m, ions.volume_to_area) for m in members]
-        self.ions = IonLayer(
-            self.sim,
-            ions,
-            np.stack([g[0] for g in geom]),
-            np.stack([g[1] for g in geom]),
-            ion_pools(first, ions.pools),
-        )
+        self.ions = IonLayer(self.sim, ions, ion_layout(models, ions, self.sim.k.B))
         if ions.mode == "balanced":
             if not self.sim.k.rest:
                 raise ValueError(
@@ -273,22 +302,21 @@ class IonicSimulation:
 
     def _sample(self, store: dict, vmean: np.ndarray) -> None:
         ions, c = self.ions, self.trace_comp
-        q = ions.pool[c]
+        q, qo = ions.pool[c], ions.pool_o[c]
         ena, ek = ions.reversals()
-        per_pool = (
-            ("nai", ions.nai),
-            ("ki", ions.ki),
-            ("nao", ions.nao),
-            ("ko", ions.ko),
-            ("o2", ions.o2),
-            ("ena", ena),
-            ("ek", ek),
-            ("flow", self.flow),
-        )
-        for name, arr in per_pool:
-            store.setdefault(name, []).append(arr[:, q].copy())
-        store.setdefault("i_pump", []).append(self.sim.i_extra[:, c].copy())
-        store.setdefault("v", []).append(vmean[:, c].copy())
+        for name, arr, idx in (
+            ("nai", ions.nai, q),
+            ("ki", ions.ki, q),
+            ("o2", ions.o2, q),
+            ("flow", self.flow, q),
+            ("nao", ions.nao, qo),
+            ("ko", ions.ko, qo),
+            ("ena", ena, c),
+            ("ek", ek, c),
+            ("i_pump", self.sim.i_extra, c),
+            ("v", vmean, c),
+        ):
+            store.setdefault(name, []).append(arr[:, idx].copy())
 
     def _driver_flow(self, t: float, dt: float) -> np.ndarray:
         """Blood flow per pool over [t, t + dt]: the product of the drivers' flows."""
