@@ -197,6 +197,9 @@ def site_conductance(k, gstate: np.ndarray) -> np.ndarray:
 # site classes
 _NA, _K, _FIXED, _MIXED = 0, 1, 2, 3
 
+#: feedback rate x substep above which an extracellular pool is advanced implicitly
+_STIFF = 0.2
+
 
 def _pool_sum(values: np.ndarray, pool: np.ndarray, n_pools: int) -> np.ndarray:
     """Sum (B, m) values into (B, n_pools) by the pool index of each column."""
@@ -539,51 +542,89 @@ class IonLayer:
         eps_o2 = p.o2_exchange_csf + p.o2_exchange * flow_p
         n_sub = max(1, int(np.ceil(dt / substep)))
         h = dt / n_sub
-        to_i = 1e6 / (K.FARADAY * self.vol_i)  # nA -> mM/ms
-        to_o = 1e6 / (K.FARADAY * self.vol_o)
-        child = ~self.to_bath
-        parent = np.maximum(self.o_parent, 0)
+        g_na = _pool_sum(currents[2], self.pool_o, self.Q)  # uS per extracellular pool
+        g_k = _pool_sum(currents[3], self.pool_o, self.Q)
         for _ in range(n_sub):
             na_out, k_out = self._fluxes(currents, ena_w, ek_w)
-            na_i = _pool_sum(na_out, self.pool, self.P)
-            k_i = _pool_sum(k_out, self.pool, self.P)
-            na_o = _pool_sum(na_out, self.pool_o, self.Q) * to_o
-            k_o = _pool_sum(k_out, self.pool_o, self.Q) * to_o - self._glia()
             if p.conservation == "cressman":
-                self.nai = self.nai - na_i * to_i * h
+                self.nai = self.nai - _pool_sum(na_out, self.pool, self.P) * self._to_i * h
                 self.ki = self.baseline["ki"] + self.baseline["nai"] - self.nai
                 self.nao = (
                     self.baseline["nao"]
                     - p.volume_ratio * (self.nai - self.baseline["nai"])[:, self.o_unit]
                 )
+                moved_k = self._extracellular("ko", k_out, g_k, eps, p.ko, h, glia=True)
             else:
-                self.nai = self.nai - na_i * to_i * h
-                self.ki = self.ki - k_i * to_i * h
-                self.nao = self._exchange(self.nao, na_o, eps, p.nao, h, child, parent, "na_bath")
-            glia_amount = self._glia() * h * self.vol_o
-            self.ko = self._exchange(self.ko, k_o, eps, p.ko, h, child, parent, "k_bath")
-            self.ledger["k_glia"] += glia_amount
+                moved_na = self._extracellular("nao", na_out, g_na, eps, p.nao, h)
+                moved_k = self._extracellular("ko", k_out, g_k, eps, p.ko, h, glia=True)
+                # the cell loses exactly what crossed into its extracellular pools
+                self.nai = self.nai - _pool_sum(moved_na, self.o_unit, self.P) / self.vol_i
+                self.ki = self.ki - _pool_sum(moved_k, self.o_unit, self.P) / self.vol_i
             if p.oxygen:
                 self.o2 = K.relax(self.o2, -self._o2_use(), eps_o2, p.o2_arterial, h)
         self._check()
         self.apply()
 
-    def _exchange(self, c, source, eps, bath, h, child, parent, ledger):
-        """Advance extracellular concentrations ``c`` (B, Q) by ``h``: sources, exchange of
-        periaxonal pools with their endoneurial pool (amounts moved between them), then of
-        endoneurial pools with the bath (amounts booked in the ledger)."""
+    @property
+    def _to_i(self) -> np.ndarray:
+        return 1e6 / (K.FARADAY * self.vol_i)  # nA -> mM/ms per intracellular pool
+
+    def _extracellular(self, name, out_c, g, eps, bath, h, glia=False) -> np.ndarray:
+        """Advance one extracellular species over ``h``; return the amount (mM um3, (B,
+        Q)) that crossed the membrane into each pool (channels, pump, axial booking).
+
+        The membrane source is linearised in the pool's own concentration through the
+        Nernst potential (``d I / d c = -g RT/(F c)``): the periaxonal film is so thin
+        that this feedback acts in milliseconds, and an explicit step would oscillate.
+        Each pool relaxes toward its partner (the bath, or for a film its endoneurial
+        pool; films first) with rate ``eps + lambda``; the amount exchanged with the
+        partner is integrated exactly, and the membrane amount is what remains of the
+        change, so cell, pools, bath and glia balance to round-off.
+        """
+        c = getattr(self, name)
+        to_o = 1e6 / (K.FARADAY * self.vol_o)
+        rtf = K.rt_over_f(self.celsius)
+        source = _pool_sum(out_c, self.pool_o, self.Q) * to_o  # mM/ms at the present c
+        lam = g * rtf / c * to_o  # restoring rate of the Nernst feedback (1/ms)
+        if name == "ko":
+            # the pump takes up 2 K per cycle and speeds up with [K]o: dI_p/dK = I_p (1 -
+            # f_K) / slope, another restoring rate of the film's K
+            f_k = K.logistic(c[:, self.pool_o], self.p.pump_k_half, self.p.pump_k_slope)
+            dpump = self.compartment_pump() * (1.0 - f_k) / self.p.pump_k_slope
+            lam = lam + 2.0 * _pool_sum(dpump, self.pool_o, self.Q) * to_o
+        # implicit only where an explicit step would not resolve the feedback (the thin
+        # periaxonal films); the linearisation holds the voltage fixed, which overstates
+        # the feedback where the membrane potential follows the reversal potential
+        lam = np.where(lam * h > _STIFF, lam, 0.0)
+        glia_rate = self._glia() if glia else np.zeros_like(c)
         new = c.copy()
-        if child.any():
-            target = c[:, parent]
-            moved = np.zeros_like(c)
-            kid = K.relax(c, source, eps, target, h)
-            out_amount = (c + source * h - kid) * self.vol_o  # left each child pool
-            new = np.where(child, kid, new)
-            np.add.at(moved, (slice(None), parent[child]), out_amount[:, child])
-            source = source + moved / (h * self.vol_o)
-        top = K.relax(c, source, eps, bath, h)
-        self.ledger[ledger] += np.where(self.to_bath, (c + source * h - top) * self.vol_o, 0.0)
-        return np.where(self.to_bath, top, new)
+        membrane = np.zeros_like(c)
+        inflow = np.zeros_like(c)  # from films into their endoneurial pool (mM/ms)
+        child = ~self.to_bath
+        for group in (child, self.to_bath):
+            if not group.any():
+                continue
+            partner = np.where(self.to_bath, bath, c[:, np.maximum(self.o_parent, 0)])
+            src = source + lam * (c - partner) - glia_rate + inflow
+            c_new, integral = K.relax_integral(c, src, lam + eps, partner, h)
+            exchanged = eps * integral * self.vol_o  # left to the partner
+            new = np.where(group, c_new, new)
+            # membrane amount: change + exchanged + glia - film inflow
+            mem = (c_new - c) * self.vol_o + exchanged + (glia_rate - inflow) * h * self.vol_o
+            membrane = np.where(group, mem, membrane)
+            if group is child:
+                np.add.at(
+                    inflow,
+                    (slice(None), self.o_parent[child]),
+                    exchanged[:, child] / (h * self.vol_o[:, self.o_parent[child]]),
+                )
+            else:
+                key = "na_bath" if name == "nao" else "k_bath"
+                self.ledger[key] += np.where(group, exchanged, 0.0)
+                if glia:
+                    self.ledger["k_glia"] += np.where(group, glia_rate * h * self.vol_o, 0.0)
+        setattr(self, name, new)
+        return membrane
 
     def _glia(self) -> np.ndarray:
         """Glial K uptake (mM/ms) of endoneurial pools; in balanced mode only the part

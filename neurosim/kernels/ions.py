@@ -18,6 +18,7 @@ __all__ = [
     "current_to_rate",
     "logistic",
     "relax",
+    "relax_integral",
 ]
 
 FARADAY = 96485.33212  # C/mol
@@ -63,3 +64,25 @@ def relax(c, source, rate, c_eq, dt) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
         phi = np.where(small, 1.0 - 0.5 * x, -np.expm1(-x) / np.where(small, 1.0, x))
     return c + (source - np.asarray(rate) * (c - c_eq)) * dt * phi
+
+
+def relax_integral(c, source, rate, c_eq, dt):
+    """:func:`relax` and the time integral of ``c - c_eq`` over the step.
+
+    Returns ``(c_new, integral)``; ``rate * integral`` is the amount per volume that the
+    relaxation term moved (exchange with a partner), exactly, for any rate >= 0:
+    ``integral = dt ((c - c_eq) phi(x) + source dt psi(x))`` with ``x = rate dt``,
+    ``phi(x) = (1 - exp(-x))/x`` and ``psi(x) = (x - 1 + exp(-x))/x^2`` (-> 1/2).
+    """
+    c = np.asarray(c, dtype=float)
+    rate = np.broadcast_to(np.asarray(rate, dtype=float), c.shape)
+    x = rate * dt
+    small = x < 1e-4
+    xs = np.where(small, 1.0, x)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        phi = np.where(small, 1.0 - x / 2 + x * x / 6, -np.expm1(-xs) / xs)
+        psi = np.where(small, 0.5 - x / 6 + x * x / 24, (xs + np.expm1(-xs)) / (xs * xs))
+    source = np.asarray(source, dtype=float)
+    new = c + (source - rate * (c - c_eq)) * dt * phi
+    integral = dt * ((c - c_eq) * phi + source * dt * psi)
+    return new, integral
