@@ -8,7 +8,8 @@ The case of issue 3: a 10 um McIntyre-Richardson-Grill double-cable axon with 41
 * NEURON (the optional peer): the same equations built by tests/reference/mrg_neuron.py.
   NEURON refuses threads with the ``extracellular`` mechanism ("NrnDAE only one thread
   allowed"), so it gets the same parallelism as ``--threads`` worker processes, each
-  integrating batch/threads axons.
+  integrating batch/threads axons, one after another (its fastest way: see
+  ``_neuron_worker``). Expect minutes per NEURON round for the full case.
 
 The two run alternately, ``--rounds`` times; only the integration is timed (building,
 ``finitialize`` and neurosim's initialisation are excluded; neurosim's kernel compile or
@@ -53,7 +54,14 @@ def crossing(t: np.ndarray, v: np.ndarray) -> float:
 
 # --------------------------------------------------------------------------- NEURON side
 def _neuron_worker(conn, n_axons: int, nodes: int, dt: float, tstop: float, record: bool):
-    """A NEURON process owning ``n_axons`` axons; integrates on request, reports timings."""
+    """A NEURON process owning ``n_axons`` axons; integrates them on request.
+
+    NEURON's time per compartment grows with the number of ``extracellular`` cells in
+    one process (it solves them as one sparse system: here 1 axon ~4 times faster per
+    compartment than 16 axons together), so the worker integrates its axons one after
+    another, each from ``finitialize`` (not timed) through ``n_steps`` fixed steps
+    (timed). The axons are identical, so one built axon is integrated ``n_axons`` times.
+    """
     sys.path.insert(0, str(REFERENCE))
     import mrg_neuron as ref  # noqa: PLC0415 (NEURON stays an optional peer)
     from neuron import h  # noqa: PLC0415
@@ -61,21 +69,16 @@ def _neuron_worker(conn, n_axons: int, nodes: int, dt: float, tstop: float, reco
     t_build = time.perf_counter()
     ref.load_mechanisms()
     props = ref.section_properties(ref.geometry(DIAMETER))
-    axons, clamps = [], []
-    for _ in range(n_axons):
-        secs = ref.build_axon(props, n_nodes=nodes)
-        c = h.IClamp(secs["node"][0](0.5))
-        c.delay, c.dur, c.amp = STIM
-        axons.append(secs)
-        clamps.append(c)
-    n_comp = sum(len(v) for v in axons[0].values())
+    secs = ref.build_axon(props, n_nodes=nodes)
+    clamp = h.IClamp(secs["node"][0](0.5))
+    clamp.delay, clamp.dur, clamp.amp = STIM
+    n_comp = sum(len(v) for v in secs.values())
     h.celsius = CELSIUS
     h.secondorder = 0
     h.dt = dt
-    recs = []
     if record:
         t_vec = h.Vector().record(h._ref_t)
-        recs = [h.Vector().record(axons[0]["node"][i](0.5)._ref_v) for i in CV_NODES]
+        recs = [h.Vector().record(secs["node"][i](0.5)._ref_v) for i in CV_NODES]
     t_build = time.perf_counter() - t_build
     n_steps = round(tstop / dt)
     conn.send(("ready", n_comp, t_build))
@@ -83,17 +86,19 @@ def _neuron_worker(conn, n_axons: int, nodes: int, dt: float, tstop: float, reco
         cmd = conn.recv()
         if cmd == "stop":
             break
-        h.finitialize(V_INIT)
-        t0 = time.perf_counter()
-        for _ in range(n_steps):
-            h.fadvance()
-        elapsed = time.perf_counter() - t0
+        elapsed = 0.0
         cv = float("nan")
-        if record:
-            t = t_vec.as_numpy()
-            ta, tb = (crossing(t, r.as_numpy()) for r in recs)
-            spacing = ref.geometry(DIAMETER)["spacing"]
-            cv = (CV_NODES[1] - CV_NODES[0]) * spacing / (tb - ta) * 1e-3
+        for k in range(n_axons):
+            h.finitialize(V_INIT)
+            t0 = time.perf_counter()
+            for _ in range(n_steps):
+                h.fadvance()
+            elapsed += time.perf_counter() - t0
+            if record and k == 0:
+                t = t_vec.as_numpy()
+                ta, tb = (crossing(t, r.as_numpy()) for r in recs)
+                spacing = ref.geometry(DIAMETER)["spacing"]
+                cv = (CV_NODES[1] - CV_NODES[0]) * spacing / (tb - ta) * 1e-3
         conn.send(("done", elapsed, cv))
     conn.close()
 
@@ -202,7 +207,7 @@ def main(argv=None) -> int:
     )
     pool = NeuronPool(args.threads, args.batch, args.nodes, args.dt, args.tstop)
     print(
-        f"NEURON:   {pool.n_comp} sections/axon in {args.threads} processes; "
+        f"NEURON:   {pool.n_comp} sections/axon, {args.threads} processes, axons in turn; "
         f"build {pool.build_time:.2f} s (not timed)"
     )
     if pool.n_comp != ns.n_comp:
