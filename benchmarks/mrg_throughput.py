@@ -110,13 +110,18 @@ class NeuronPool:
         ctx = mp.get_context("spawn")
         share = [batch // workers + (1 if i < batch % workers else 0) for i in range(workers)]
         self.conns, self.procs = [], []
+        replies = []
         for i, n in enumerate(share):
             parent, child = ctx.Pipe()
             p = ctx.Process(target=_neuron_worker, args=(child, n, nodes, dt, tstop, i == 0))
             p.start()
             self.conns.append(parent)
             self.procs.append(p)
-        replies = [c.recv() for c in self.conns]
+            if i == 0:
+                # the first worker compiles the .mod files if needed (a fresh clone);
+                # the others start once it is ready, so they never compile concurrently
+                replies.append(parent.recv())
+        replies += [c.recv() for c in self.conns[1:]]
         self.n_comp = replies[0][1]
         self.build_time = max(r[2] for r in replies)
 
