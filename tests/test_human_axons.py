@@ -5,9 +5,9 @@ tests/reference/human_neuron.py from its own .mod files (tests/reference/mod/hum
 with the Gaines et al. 2018 parameter set (see tests/reference/README.md). Both
 simulators start from the exact resting state of the equations (neurosim: ``rest =
 true``; NEURON: relaxation by backward Euler to a fixed point), so they agree to
-round-off: achieved resting potentials ~1e-11 mV, CV relative error < 1e-8, AP peaks
-< 1e-5 mV, spike times < 1e-7 ms. Tolerances: the issue's (CV 3 %, AP peak 2 mV, rest
-0.1 mV) and tight ones two or three orders above the achieved errors.
+round-off: achieved resting potentials < 2e-10 mV, CV relative error < 3e-10, AP peaks
+< 2e-8 mV, spike times < 4e-10 ms, v RMS < 4e-8 mV. Tolerances: the issue's (CV 3 %, AP
+peak 2 mV, rest 0.1 mV) and tight ones far below them yet well above round-off.
 """
 
 from __future__ import annotations

@@ -4,9 +4,10 @@ Reference data: tests/data/mrg_*.npz, written by tests/reference/mrg_neuron.py (
 9.0.2 running the same equations, see tests/reference/README.md). neurosim uses the same
 discretisation (one compartment per section, backward Euler, exponential-Euler gates,
 dt 5 us), so the two agree to round-off: achieved (all five diameters and 20 degC) CV
-relative error < 1e-8, AP peaks < 1e-5 mV, spike times < 1e-7 ms, v RMS ~5e-6 mV. The
-tolerances below are the issue's numbers (CV 3 %, AP peak 2 mV) plus tight ones two or
-three orders above the achieved error, so that a real discrepancy cannot hide.
+relative error < 3e-10, AP peaks < 2e-8 mV, spike times < 3e-10 ms, v RMS < 3e-8 mV,
+vext RMS < 1e-8 mV. The tolerances below are the issue's numbers (CV 3 %, AP peak 2 mV)
+plus tight ones far below them yet well above round-off, so that a real discrepancy
+cannot hide.
 """
 
 from __future__ import annotations
