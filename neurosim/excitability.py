@@ -57,6 +57,7 @@ __all__ = [
     "threshold_tracking_states",
     "refractory_period",
     "conduction_velocity",
+    "state_threshold",
     "with_overrides",
 ]
 
@@ -519,6 +520,97 @@ class _Runner:
         self.members += M
         times = res.spike_times[:, 0, :]
         return np.sum(np.isfinite(times) & (times <= limits[:, None]), axis=1)
+
+
+class _StateRunner:
+    """Like :class:`_Runner`, but every member starts from the present state of a member
+    of a running simulation (see :func:`state_threshold`)."""
+
+    def __init__(
+        self, source, members, site, detect, delay, duration, window, dt, spike_threshold, threads
+    ):
+        self.source = source
+        self.trials = list(members)
+        self.site, self.detect = site, detect
+        self.delay, self.duration = delay, duration
+        self.limit = delay + duration + window
+        self.dt, self.spike_threshold, self.threads = dt, spike_threshold, threads
+        self.runs = 0
+        self.members = 0
+        source.morphology.compartment(site)
+        source.morphology.compartment(detect)
+
+    def count(self, idx, amps, delays=None) -> np.ndarray:
+        idx = np.asarray(idx, dtype=np.int64)
+        n_steps = int(math.ceil(self.limit / self.dt - 1e-9))
+        proto = Protocol(
+            tstop=n_steps * self.dt,
+            dt=self.dt,
+            stimuli=(
+                Stimulus(self.site, self.delay, self.duration, np.asarray(amps, dtype=float)),
+            ),
+            detect=(self.detect,),
+            threshold=self.spike_threshold,
+        )
+        sim = self.source.replicate(proto, np.asarray(self.trials)[idx], threads=self.threads)
+        sim.advance(n_steps)
+        self.runs += 1
+        self.members += idx.size
+        return sim.spk_n[:, 0].copy()
+
+
+def state_threshold(
+    sim: CableSimulation,
+    *,
+    site: str,
+    detect: str,
+    members=None,
+    duration: float = 0.1,
+    delay: float = 0.5,
+    rtol: float = 1e-2,
+    n_candidates: int = 16,
+    amp_min: float = 0.01,
+    amp_max: float = 50.0,
+    window: float = DEFAULT_WINDOW,
+    spike_threshold: float = 0.0,
+    threads: int | None = None,
+) -> ThresholdResult:
+    """Threshold of a test pulse applied to the *present* state of a running simulation.
+
+    Threshold tracking during a slow process (ischaemia, compression): the axon is not at
+    any model's rest, its reversal potentials, pump currents and conductances have moved.
+    Every candidate amplitude runs from a copy of that state
+    (:meth:`~neurosim.simulate.cable.CableSimulation.replicate`), batched; the search is
+    the batched bisection of :func:`threshold`.
+
+    Parameters
+    ----------
+    sim : CableSimulation
+        The running fast layer (e.g. ``IonicSimulation.sim``); it is not modified.
+    site, detect : str
+        Stimulation site and the distant site the AP must reach.
+    members : sequence of int, optional
+        Which batch members to measure (default: all).
+    duration, delay, rtol, n_candidates, amp_min, amp_max, window, spike_threshold,
+    threads
+        As :func:`threshold` (the time step is the simulation's own).
+
+    Returns
+    -------
+    ThresholdResult
+        ``threshold`` of shape (len(members),).
+    """
+    dt = sim.protocol.dt
+    window = float(check_range("window", window, 0.0, 1e6, unit="ms", lo_open=True))
+    duration, delay = _check_pulse(duration, delay, dt)
+    rtol, n_candidates, amp_min, amp_max = _check_search(rtol, n_candidates, amp_min, amp_max)
+    site, detect = _site_str("site", site), _site_str("detect", detect)
+    members = np.arange(sim.k.B) if members is None else np.asarray(members, dtype=np.int64)
+    runner = _StateRunner(
+        sim, members, site, detect, delay, duration, window, dt, spike_threshold, threads
+    )
+    lo, hi = _amplitude_search(runner, rtol, n_candidates, amp_min, amp_max)
+    return ThresholdResult(hi, lo, site, detect, duration, delay, rtol, runner.runs, runner.members)
 
 
 def _check_search(rtol, n_candidates, amp_min, amp_max):

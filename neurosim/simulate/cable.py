@@ -157,6 +157,27 @@ class CableSimulation:
         self.g_acc[:] = 0.0
         return self.reset_clock()
 
+    def replicate(self, protocol: Protocol, members, threads=None) -> CableSimulation:
+        """A new simulation whose member j starts from the present state of member
+        ``members[j]`` of this one (potentials, gates, and every per-member array the
+        slow layers change: reversals, conductances, capacitances, pump currents).
+
+        For measurements on a state that is not a model's rest (threshold tracking
+        during ischaemia); ``initialize`` must not be called on the copy.
+        """
+        members = np.asarray(members, dtype=np.int64)
+        if members.ndim != 1 or members.size == 0:
+            raise ValueError("`members` must be a non-empty 1-D list of member indices")
+        if members.min() < 0 or members.max() >= self.k.B:
+            raise ValueError(f"`members` must lie in [0, {self.k.B - 1}]")
+        src = self.models if isinstance(self.models, list) else [self.models] * self.k.B
+        copy = CableSimulation([src[m] for m in members], protocol, threads=threads)
+        for name in ("cap", "gax", "capx", "gxg", "gxa", "gbar", "erev", "phi"):
+            getattr(copy.k, name)[:] = getattr(self.k, name)[members]
+        for name in ("v", "vx", "gstate", "i_extra"):
+            getattr(copy, name)[:] = getattr(self, name)[members]
+        return copy.reset_clock()
+
     def reset_clock(self) -> CableSimulation:
         """Keep the state, restart the clock: step 0, no spikes, recording from now.
 
