@@ -499,7 +499,6 @@ _MN_NAMES = {
     "gnabar": "gnabar",
     "gkdr": "gkdr",
     "gcan_s": "gcan_soma",
-    "gkca_s": "gkca_soma",
     "gcan_d": "gcan_dend",
     "gkca_d": "gkca_dend",
     "gcal": "gcal",
@@ -567,6 +566,7 @@ def _network_values(
             "mn.noise_tau": spinal["noise"]["tau"],
             "mn.noise_sigma": spinal["noise"]["sigma"],
             "mn.noise_dt": s.noise_dt,
+            "mn.noise_dend": spinal["noise"]["dendritic_fraction"],
         }
     )
     n = s.n_mn
@@ -577,6 +577,12 @@ def _network_values(
         p["drive_saturation_first"]
         + (p["drive_saturation_last"] - p["drive_saturation_first"]) * frac
     )
+    # cell-to-cell variability of the AHP (lognormal, mean 1), fixed by the wiring seed
+    cv = p["ahp_variability"]
+    rng = np.random.default_rng(spinal["simulation"]["connectivity_seed"] + 101)
+    sig = np.sqrt(np.log1p(cv**2))
+    spread = np.exp(sig * rng.standard_normal(n) - 0.5 * sig**2)
+    v["mn.gkca_s"] = mn["gkca_soma"] * rel ** (-p["ahp_size_exponent"]) * spread
     v["mn.drive_gain"] = rte ** (-p["drive_size_exponent"])
     v["mn.e_sat"] = rte * sat
     v["mn.w_ia"] = syn["w_ia"] * rel ** (-p["ia_size_exponent"])

@@ -109,8 +109,8 @@ g_cas = gcan_s*mn_s*mn_s*hn_s
 g_kd = gkca_d*kca_scale*ca_d/(ca_d + kd)
 g_cad = gcan_d*mn_d*mn_d*hn_d + gcal*ml
 e_drive = clip(drive_E(t), 0, e_sat)
-j_s = (1 - drive_dend)*drive_j*drive_gain*e_drive + I_noise + g_na*ena + g_k*ek + g_cas*eca + gl*el + g_rc*e_inh
-j_d = drive_dend*drive_j*drive_gain*e_drive + g_kd*ek + g_cad*eca + gl*el + g_ia*e_exc + g_ib*e_inh
+j_s = (1 - drive_dend)*drive_j*drive_gain*e_drive + (1 - noise_dend)*I_noise + g_na*ena + g_k*ek + g_cas*eca + gl*el + g_rc*e_inh
+j_d = drive_dend*drive_j*drive_gain*e_drive + noise_dend*I_noise + g_kd*ek + g_cad*eca + gl*el + g_ia*e_exc + g_ib*e_inh
 a11 = c_m/dt + g_na + g_k + g_cas + gl + g_rc + gc/p_soma
 a22 = c_m/dt + g_kd + g_cad + gl + g_ia + g_ib + gc/(1 - p_soma)
 b1 = c_m/dt*Vs + j_s
@@ -147,6 +147,7 @@ I_noise : amp/meter**2
 noise_tau : second (shared)
 noise_sigma : amp/meter**2 (shared)
 noise_dt : second (shared)
+noise_dend : 1 (shared)
 drive_gain : 1
 e_sat : 1
 w_ia : siemens/meter**2
@@ -160,7 +161,7 @@ el : volt (shared)
 gnabar : siemens/meter**2 (shared)
 gkdr : siemens/meter**2 (shared)
 gcan_s : siemens/meter**2 (shared)
-gkca_s : siemens/meter**2 (shared)
+gkca_s : siemens/meter**2
 gcan_d : siemens/meter**2 (shared)
 gkca_d : siemens/meter**2 (shared)
 gcal : siemens/meter**2 (shared)
@@ -380,18 +381,18 @@ class NetworkStructure:
 
 
 #: bump when the way the network is assembled changes
-_BUILD_VERSION = "spinal-net-5"
+_BUILD_VERSION = "spinal-net-7"
 
 #: Brian2 variables set on the command line: name -> (group, variable, unit kind)
 _SHARED_MN = (
     "c_m:uF/cm2 p_soma:1 gc:S/cm2 gl:S/cm2 el:mV gnabar:S/cm2 gkdr:S/cm2 gcan_s:S/cm2 "
-    "gkca_s:S/cm2 gcan_d:S/cm2 gkca_d:S/cm2 gcal:S/cm2 kca_scale:1 ena:mV ek:mV eca:mV "
+    "gcan_d:S/cm2 gkca_d:S/cm2 gcal:S/cm2 kca_scale:1 ena:mV ek:mV eca:mV "
     "e_exc:mV e_inh:mV th_m:mV sl_m:mV th_h:mV sl_h:mV tau_h:ms th_n:mV sl_n:mV tau_n:ms "
     "th_mn:mV sl_mn:mV tau_mn:ms th_hn:mV sl_hn:mV tau_hn:ms th_ml:mV sl_ml:mV tau_ml:ms "
     "kd:1 ca_f:1 ca_alpha:ca_alpha kca_s:1/ms kca_d:1/ms tau_ia:ms tau_ib:ms tau_rc:ms "
     "drive_j:mA/cm2 drive_dend:1 v_thr:mV v_inv:mV inv_guard:ms"
 )
-_PER_MN = "drive_gain:1 e_sat:1 w_ia:S/cm2 w_ib:S/cm2 w_rc:S/cm2"
+_PER_MN = "gkca_s:S/cm2 drive_gain:1 e_sat:1 w_ia:S/cm2 w_ib:S/cm2 w_rc:S/cm2"
 _MN_STATE = (
     "Vs:mV Vd:mV h:1 n:1 mn_s:1 hn_s:1 mn_d:1 hn_d:1 ml:1 ca_s:1 ca_d:1 g_ia:S/cm2 "
     "g_ib:S/cm2 g_rc:S/cm2 I_noise:mA/cm2"
@@ -411,7 +412,7 @@ for _n, _u in _parse_spec(_PER_MN):
     RUNTIME_VARS[f"mn.{_n}"] = ("mn", _n, _u, "mn")
 for _n, _u in _parse_spec(_MN_STATE):
     RUNTIME_VARS[f"mn.{_n}"] = ("mn", _n, _u, "mn")
-for _n, _u in _parse_spec("noise_tau:ms noise_sigma:mA/cm2 noise_dt:ms"):
+for _n, _u in _parse_spec("noise_tau:ms noise_sigma:mA/cm2 noise_dt:ms noise_dend:1"):
     RUNTIME_VARS[f"mn.{_n}"] = ("mn", _n, _u, "shared")
 for _n, _u in _parse_spec("t_ref:ms conducts:1 stim_recruited:1"):
     RUNTIME_VARS[f"ax.{_n}"] = ("ax", _n, _u, "ax")

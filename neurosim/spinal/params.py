@@ -55,6 +55,8 @@ SPINAL_SCHEMA: dict[str, dict[str, Field]] = {
             "float", lo=0.0, hi=2.0, doc="descending drive density ~ RTE^-x"
         ),
         "ia_size_exponent": Field("float", lo=0.0, hi=2.0, doc="Ia EPSP ~ RTE^-x"),
+        "ahp_size_exponent": Field("float", lo=0.0, hi=2.0, doc="soma K(Ca) ~ RTE^-x"),
+        "ahp_variability": Field("float", lo=0.0, hi=2.0, doc="CV of soma K(Ca) across units"),
         "drive_saturation_first": Field(
             "float", lo=1.0, doc="excitation (x threshold) where unit 1's drive saturates"
         ),
@@ -116,6 +118,7 @@ SPINAL_SCHEMA: dict[str, dict[str, Field]] = {
         "citation": _CITE,
         "sigma": _nonneg("current_density", "SD of synaptic background (soma)"),
         "tau": _pos("time", "correlation time"),
+        "dendritic_fraction": Field("float", lo=0.0, hi=1.0, doc="share on the dendrite"),
     },
     "drive": {
         "citation": _CITE,
