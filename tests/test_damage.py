@@ -111,7 +111,7 @@ def _lesion_sim(model, damage, nodes=41, stim=True, dt=0.005, tstop=6.0):
     )
     sim = CableSimulation(model, prot, batch={"celsius": np.full(B, 37.0)})
     les = Lesion((Level(10e3, node=nodes // 2),))
-    pos = sim.k.position
+    pos = sim.k.position[0]
     morph = sim.morphology
 
     def node_pos(i):

@@ -162,7 +162,7 @@ class MyelinDamage:
         self.edges = list(edges)
         self.geo = geo
         n_nodes = sum(1 for s in morph.names if s.startswith("node["))
-        pos = k.position
+        pos = k.position[0]  # lesion geometry follows member 0 (one morphology per driver)
         node_comp = np.array([morph.compartment(f"node[{i}]") for i in range(n_nodes)])
         node_pos = pos[node_comp]
         retr = law.retraction if law.retraction is not None else geo.mysa_length + geo.flut_length

@@ -73,6 +73,13 @@ class CableSimulation:
         if not isinstance(protocol, Protocol):
             raise TypeError(f"`protocol` must be a Protocol, got {type(protocol).__name__}")
         protocol.check()
+        if isinstance(models, CableModel) and not batch:
+            # per-member stimulus amplitudes alone set the batch size
+            sizes = {np.size(s.amp) for s in protocol.stimuli if np.ndim(s.amp)}
+            if len(sizes) > 1:
+                raise ValueError(f"stimulus amplitude arrays differ in length: {sorted(sizes)}")
+            if sizes and sizes != {1}:
+                models = [models] * sizes.pop()
         first = models if isinstance(models, CableModel) else list(models)[0]
         self.models = models
         self.protocol = protocol
@@ -368,19 +375,20 @@ class CableSimulation:
         morph = self.morphology
         geo = self.k
         last = self.step // p.record_every + 1
-        cv_sites, cv_dist = None, float("nan")
+        cv_sites, cv_dist = None, np.full(geo.B, np.nan)
         if p.cv is not None:
             a, b = (morph.compartment(s) for s in p.cv)
             cv_sites = (morph.label(a), morph.label(b))
-            cv_dist = path_distance(geo.parent, geo.position, a, b)
+            cv_dist = np.array([path_distance(geo.parent, pos, a, b) for pos in geo.position])
         return CableResult(
             model=self.name,
             t=self.t0 + np.arange(last) * p.dt * p.record_every,
             v=self.rec_out[:, :, :last].copy(),
             sites=[morph.label(int(c)) for c in self.rec_comp],
-            positions=geo.position[self.rec_comp].copy(),
+            positions=geo.position[0, self.rec_comp].copy(),
             spike_sites=[morph.label(int(c)) for c in self.det_comp],
-            spike_positions=geo.position[self.det_comp].copy(),
+            spike_positions=geo.position[0, self.det_comp].copy(),
+            member_positions=geo.position[:, self.det_comp].copy(),
             spike_times=self.spk_t.copy(),
             spike_peaks=self.spk_peak.copy(),
             spike_counts=self.spk_n.copy(),

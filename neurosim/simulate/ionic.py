@@ -38,7 +38,7 @@ from neurosim.simulate.model import CableModel
 from neurosim.simulate.protocol import Protocol
 from neurosim.validate import check_positive, check_range
 
-__all__ = ["IonicSimulation", "IonicResult", "axon_geometry", "ion_layout"]
+__all__ = ["IonicSimulation", "IonicResult", "axon_geometry", "ion_layout", "ion_pools"]
 
 
 def axon_geometry(model: CableModel, volume_to_area: float | None = None):
@@ -71,6 +71,32 @@ def axon_geometry(model: CableModel, volume_to_area: float | None = None):
     return vol, area, film
 
 
+def ion_pools(model: CableModel, kind: str = "auto") -> np.ndarray:
+    """Intracellular pool (node unit) of each compartment, shape (n,).
+
+    ``"node"``: one pool per section ``node[i]``, holding the compartments nearer (by
+    path position) to that node than to any other; ``"compartment"``: one pool per
+    compartment, branch points (no membrane) joining their parent's; ``"auto"``:
+    ``"node"`` when the model has nodes.
+    """
+    morph = model.morphology
+    nodes = [s.name for s in morph.sections if s.name.startswith("node[")]
+    if kind == "auto":
+        kind = "node" if nodes else "compartment"
+    if kind == "node":
+        if not nodes:
+            raise ValueError("`ions.pools` = 'node' needs sections named node[i]")
+        pos = morph.geometry.position
+        node_pos = np.array([pos[morph.compartment(s)] for s in nodes])
+        return np.argmin(np.abs(pos[:, None] - node_pos[None, :]), axis=1)
+    pool = np.arange(morph.n)
+    parent = morph.geometry.parent
+    for c in range(1, morph.n):
+        if morph.geometry.area[c] == 0:
+            pool[c] = pool[parent[c]]
+    return np.unique(pool, return_inverse=True)[1]
+
+
 def ion_layout(models, params, B: int) -> PoolLayout:
     """Where ions live for a batch (see :mod:`neurosim.ions`).
 
@@ -87,23 +113,10 @@ def ion_layout(models, params, B: int) -> PoolLayout:
     volume = np.stack([g[0] for g in geo])
     area = np.stack([g[1] for g in geo])
     film = np.stack([g[2] for g in geo]) * params.periaxonal_volume_scale
-    nodes = [s.name for s in morph.sections if s.name.startswith("node[")]
     kind = params.pools
     if kind == "auto":
-        kind = "node" if nodes else "compartment"
-    if kind == "node":
-        if not nodes:
-            raise ValueError("`ions.pools` = 'node' needs sections named node[i]")
-        pos = morph.geometry.position
-        node_pos = np.array([pos[morph.compartment(s)] for s in nodes])
-        pool_i = np.argmin(np.abs(pos[:, None] - node_pos[None, :]), axis=1)
-    else:
-        pool_i = np.arange(morph.n)
-        parent = morph.geometry.parent
-        for c in range(1, morph.n):  # membrane-less branch points join their parent's pool
-            if area[0, c] == 0:
-                pool_i[c] = pool_i[parent[c]]
-        pool_i = np.unique(pool_i, return_inverse=True)[1]
+        kind = "node" if any(s.name.startswith("node[") for s in morph.sections) else "compartment"
+    pool_i = ion_pools(first, kind)
     periaxonal = kind == "node" and params.periaxonal and film[0].any()
     if periaxonal:
         raw = 2 * pool_i + (film[0] > 0)
@@ -393,7 +406,7 @@ class IonicSimulation:
             sites=[morph.label(int(c)) for c in self.trace_comp],
             traces={k: np.stack(v, axis=-1) for k, v in store.items()},
             spike_sites=[morph.label(int(c)) for c in sim.det_comp],
-            spike_positions=sim.k.position[sim.det_comp].copy(),
+            spike_positions=sim.k.position[0, sim.det_comp].copy(),
             spikes=np.array(spikes, dtype=float).reshape(-1, 3),
             windows=np.array(windows, dtype=float).reshape(-1, 3),
             batch={k: v.copy() for k, v in sim.batch.items()},

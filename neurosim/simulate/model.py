@@ -124,7 +124,7 @@ class KernelArrays:
     B: int
     parent: np.ndarray
     area: np.ndarray  # (B, n) um2
-    position: np.ndarray  # (n,) um, of the first model
+    position: np.ndarray  # (B, n) um: path distance from the root, per member
     cap: np.ndarray
     gax: np.ndarray
     capx: np.ndarray
@@ -320,7 +320,7 @@ def compile_batch(models: CableModel | list[CableModel], batch: dict | None = No
         B=B,
         parent=geo[0].parent.copy(),
         area=area,
-        position=geo[0].position.copy(),
+        position=stack("position"),
         cap=stack("cap"),
         gax=stack("gax"),
         capx=stack("capx") if double else empty,

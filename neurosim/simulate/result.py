@@ -34,13 +34,16 @@ class CableResult:
     spike_sites : list of str
         Spike-detection sites, length D.
     spike_positions : ndarray, shape (D,)
+        Path distance of each detection site (um) in member 0.
+    member_positions : ndarray, shape (B, D)
+        The same per member (members of a structural sweep differ).
     spike_times, spike_peaks : ndarray, shape (B, D, M)
         Threshold-crossing times (ms) and peak potential (mV) of each spike; NaN padded.
     spike_counts : ndarray of int, shape (B, D)
     cv_sites : (str, str) or None
         Sites between which :meth:`conduction_velocity` measures by default.
-    cv_distance : float
-        Path distance between the ``cv_sites`` (um).
+    cv_distance : ndarray, shape (B,)
+        Path distance between the ``cv_sites`` (um), per member.
     batch : dict of str to ndarray (B,)
         Per-member parameter values that defined the batch.
     meta : dict
@@ -54,11 +57,12 @@ class CableResult:
     positions: np.ndarray
     spike_sites: list[str]
     spike_positions: np.ndarray
+    member_positions: np.ndarray
     spike_times: np.ndarray
     spike_peaks: np.ndarray
     spike_counts: np.ndarray
     cv_sites: tuple[str, str] | None = None
-    cv_distance: float = float("nan")
+    cv_distance: np.ndarray = field(default_factory=lambda: np.full(1, np.nan))
     batch: dict = field(default_factory=dict)
     meta: dict = field(default_factory=dict)
 
@@ -100,7 +104,7 @@ class CableResult:
         else:
             ka = self._site_index(site_a, self.spike_sites, "detection")
             kb = self._site_index(site_b, self.spike_sites, "detection")
-            dist = abs(self.spike_positions[kb] - self.spike_positions[ka])
+            dist = np.abs(self.member_positions[:, kb] - self.member_positions[:, ka])
         first = first_crossings(self.spike_times, self.spike_counts)
         ta = first[:, self._site_index(site_a, self.spike_sites, "detection")]
         tb = first[:, self._site_index(site_b, self.spike_sites, "detection")]
