@@ -163,23 +163,38 @@ def mrg_geometry(fiber_diameter: float, **overrides) -> MRGGeometry:
     return geo
 
 
-def mrg_sections(geo: MRGGeometry, nodes: int) -> list[Section]:
-    """The sections of an axon with ``nodes`` nodes, node[0] the root."""
+def mrg_sections(geo: MRGGeometry, nodes: int, ends: str = "node") -> list[Section]:
+    """The sections of an axon with ``nodes`` nodes.
+
+    ``ends = "node"`` (the published model): node[0] is the root and the axon ends at
+    node[nodes-1]. ``ends = "internode"``: the segment also has half an internode beyond
+    each end node, so that each sealed end lies in the middle of an internode. There a
+    sealed end is the plane of mirror symmetry of an infinitely long, uniformly affected
+    axon: a segment cut out of a long nerve (all of it under a cuff, say) then has no
+    end effects, whereas a sealed end at a node leaves that node with half its usual
+    electrotonic load and makes it the first to fire when the axon is depolarised.
+    Numbering is the published one in both cases (internode i follows node[i]: mysa[2i]
+    ... mysa[2i+1]); the half internode after node[N-1] is the first half of internode
+    N-1, and the half before node[0] is named as the second half of an internode N, as
+    if the segment repeated periodically (stin[6N+3..6N+5], flut[2N+1], mysa[2N+1]).
+    """
     nodes = check_int("fiber.nodes", nodes, 2, 10_000)
+    if ends not in ("node", "internode"):
+        raise ValueError(f"`fiber.ends` = {ends!r} is not one of: node, internode")
     lam2 = 2.0 * geo.lamellae
+    lengths = {
+        "node": geo.node_length,
+        "mysa": geo.mysa_length,
+        "flut": geo.flut_length,
+        "stin": geo.stin_length,
+    }
 
     def section(kind: str, index: int, parent: str | None) -> Section:
         r = geo.ratio(kind)
-        length = {
-            "node": geo.node_length,
-            "mysa": geo.mysa_length,
-            "flut": geo.flut_length,
-            "stin": geo.stin_length,
-        }[kind]
         if kind == "node":
             return Section(
                 f"node[{index}]",
-                length,
+                lengths[kind],
                 geo.node_diameter,
                 1,
                 geo.rho_a,
@@ -191,7 +206,7 @@ def mrg_sections(geo: MRGGeometry, nodes: int) -> list[Section]:
             )
         return Section(
             f"{kind}[{index}]",
-            length,
+            lengths[kind],
             geo.fiber_diameter,
             1,
             geo.rho_a / r**2,
@@ -202,16 +217,24 @@ def mrg_sections(geo: MRGGeometry, nodes: int) -> list[Section]:
             xc=geo.myelin_cm / lam2,
         )
 
-    secs = [section("node", 0, None)]
-    for i in range(nodes - 1):
-        order = [
+    def internode(i: int) -> list[tuple[str, int]]:
+        return [
             ("mysa", 2 * i),
             ("flut", 2 * i),
             *(("stin", 6 * i + k) for k in range(6)),
             ("flut", 2 * i + 1),
             ("mysa", 2 * i + 1),
-            ("node", i + 1),
         ]
-        for kind, idx in order:
-            secs.append(section(kind, idx, secs[-1].name))
+
+    order: list[tuple[str, int]] = []
+    if ends == "internode":
+        order += internode(nodes - 1 + 1)[5:]  # the second half of a periodic internode N
+    for i in range(nodes - 1):
+        order += [("node", i), *internode(i)]
+    order.append(("node", nodes - 1))
+    if ends == "internode":
+        order += internode(nodes - 1)[:5]
+    secs: list[Section] = []
+    for kind, idx in order:
+        secs.append(section(kind, idx, secs[-1].name if secs else None))
     return secs

@@ -24,6 +24,12 @@ _POS = {"lo": 0.0, "lo_open": True}
 FIBER_FIELDS = {
     "diameter": Field("length", doc="fibre diameter, 5.7-16 um (MRG table)"),
     "nodes": Field("int", default=41, lo=2, hi=10_000, doc="nodes of Ranvier"),
+    "ends": Field(
+        "str",
+        default="node",
+        choices=("node", "internode"),
+        doc="end at nodes (published), or mid-internode (no end effects)",
+    ),
     # geometry: interpolated from the MRG table unless given
     "axon_diameter": Field("length", default=None, **_POS, doc="inner axon diameter"),
     "node_diameter": Field("length", default=None, **_POS, doc="node (= MYSA) diameter"),
@@ -68,7 +74,7 @@ def build_mrg(cfg: dict, m: dict) -> CableModel:
     """An MRG-type double-cable axon from ``[fiber]`` and ``[mechanisms.*]``."""
     f = read_table(cfg.get("fiber", {}), FIBER_FIELDS, "fiber")
     geo = mrg_geometry(f["diameter"], **{k: f[k] for k in _GEOMETRY_KEYS if f[k] is not None})
-    morph = Morphology(mrg_sections(geo, f["nodes"]))
+    morph = Morphology(mrg_sections(geo, f["nodes"], f["ends"]))
     model = CableModel(
         m["name"],
         morph,

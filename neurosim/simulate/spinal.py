@@ -251,18 +251,17 @@ class EctopicSpikes:
     @classmethod
     def from_arrays(cls, fibre, index, time, direction) -> EctopicSpikes:
         """Accept arrays (or scalars broadcast over the events)."""
-        time = np.atleast_1d(np.asarray(time, dtype=float))
-        n = len(time)
-
-        def b(x):
-            a = np.atleast_1d(np.asarray(x))
-            return np.broadcast_to(a, (n,)) if a.size == 1 else a
-
+        fibre, index, time, direction = np.broadcast_arrays(
+            np.atleast_1d(np.asarray(fibre, dtype=object)),
+            np.atleast_1d(np.asarray(index)),
+            np.atleast_1d(np.asarray(time, dtype=float)),
+            np.atleast_1d(np.asarray(direction, dtype=object)),
+        )
         return cls(
-            tuple(str(x) for x in b(fibre)),
-            tuple(int(x) for x in b(index)),
+            tuple(str(x) for x in fibre),
+            tuple(int(x) for x in index),
             tuple(float(x) for x in time),
-            tuple(str(x) for x in b(direction)),
+            tuple(str(x) for x in direction),
         )
 
 
