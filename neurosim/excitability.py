@@ -573,6 +573,7 @@ def state_threshold(
     amp_max: float = 50.0,
     window: float = DEFAULT_WINDOW,
     spike_threshold: float = 0.0,
+    dt: float | None = None,
     threads: int | None = None,
 ) -> ThresholdResult:
     """Threshold of a test pulse applied to the *present* state of a running simulation.
@@ -593,14 +594,18 @@ def state_threshold(
         Which batch members to measure (default: all).
     duration, delay, rtol, n_candidates, amp_min, amp_max, window, spike_threshold,
     threads
-        As :func:`threshold` (the time step is the simulation's own).
+        As :func:`threshold`.
+    dt : float, optional
+        Time step of the test runs (ms); default the simulation's own. A slow run may
+        use a coarser step than a threshold measurement needs.
 
     Returns
     -------
     ThresholdResult
         ``threshold`` of shape (len(members),).
     """
-    dt = sim.protocol.dt
+    dt = sim.protocol.dt if dt is None else float(check_range("dt", dt, 0.0, MAX_DT,
+                                                                  unit="ms", lo_open=True))
     window = float(check_range("window", window, 0.0, 1e6, unit="ms", lo_open=True))
     duration, delay = _check_pulse(duration, delay, dt)
     rtol, n_candidates, amp_min, amp_max = _check_search(rtol, n_candidates, amp_min, amp_max)
