@@ -152,6 +152,13 @@ ION_FIELDS = {
     "o2_baseline": Field("oxygen", default=0.875, **_POS, doc="tissue O2 at full flow (28 mg/L)"),
     "o2_half": Field("oxygen", default=0.625, **_POS, doc="O2 of half pump rate (20 mg/L)"),
     "o2_slope": Field("oxygen", default=0.09375, **_POS, doc="pump O2 slope (3 mg/L)"),
+    "pump_anaerobic": Field(
+        "float",
+        default=0.0,
+        lo=0.0,
+        hi=1.0,
+        doc="fraction of the pump rate kept by glycolysis at zero O2",
+    ),
     "o2_exchange": Field(
         "rate", default=1.7e-4, **_NONNEG, doc="O2 exchange with the blood at full flow"
     ),
@@ -318,6 +325,7 @@ class IonLayer:
         self.w[:, self.site_class != _MIXED] = 0.0
         self.i_pump0 = np.zeros((B, n))  # balanced mode: resting pump per compartment (nA)
         self.activity0 = self.pump_activity()
+        self.oxidative0 = self._ion_activity() * self._oxidative()
         self.axial = np.zeros((B, n))  # mean axial inflow of the last window (nA)
         #: amounts (mM um3) that have left the pools to the blood/bath and into glia
         self.ledger = {
@@ -350,19 +358,33 @@ class IonLayer:
         ek = K.nernst(self.ko[:, first_o], self.ki, 1, self.celsius)
         return ena, ek
 
-    def pump_activity(self) -> np.ndarray:
-        """Pump rate relative to its maximum at each compartment, f([Na]i) f([K]o) f(O2),
-        shape (B, n)."""
+    def _ion_activity(self) -> np.ndarray:
+        """f([Na]i) f([K]o) of the pump at each compartment, shape (B, n)."""
         p = self.p
-        f = K.logistic(self.nai[:, self.pool], p.pump_na_half, p.pump_na_slope) * K.logistic(
+        return K.logistic(self.nai[:, self.pool], p.pump_na_half, p.pump_na_slope) * K.logistic(
             self.ko[:, self.pool_o], p.pump_k_half, p.pump_k_slope
         )
+
+    def _oxidative(self) -> np.ndarray:
+        """The O2-dependent (oxidative) factor of the pump at each compartment, (B, n).
+
+        Wei et al.'s logistic, shifted and rescaled to be exactly 0 at zero O2: no
+        oxidative ATP and no O2 use, so O2 decays to 0, never below.
+        """
+        p = self.p
+        at0 = K.logistic(0.0, p.o2_half, p.o2_slope)
+        o2 = self.o2[:, self.pool]
+        return (K.logistic(o2, p.o2_half, p.o2_slope) - at0) / (1.0 - at0)
+
+    def pump_activity(self) -> np.ndarray:
+        """Pump rate relative to its maximum at each compartment,
+        f([Na]i) f([K]o) (a + (1 - a) f(O2)) with ``a`` the anaerobic (glycolytic)
+        fraction, shape (B, n)."""
+        p = self.p
+        f = self._ion_activity()
         if p.oxygen:
-            # Wei et al.'s logistic, shifted and rescaled to be exactly 0 at zero O2: no
-            # oxidative ATP, no pumping and no O2 use, so O2 decays to 0, never below
-            at0 = K.logistic(0.0, p.o2_half, p.o2_slope)
-            o2 = self.o2[:, self.pool]
-            f = f * (K.logistic(o2, p.o2_half, p.o2_slope) - at0) / (1.0 - at0)
+            a = p.pump_anaerobic
+            f = f * (a + (1.0 - a) * self._oxidative())
         return f
 
     def compartment_pump(self) -> np.ndarray:
@@ -428,6 +450,7 @@ class IonLayer:
         self.w = np.where(leak, w[:, self.comp], self.w)
         self.i_pump0 = np.where(need, ip, 0.0)
         self.activity0 = self.pump_activity()
+        self.oxidative0 = self._ion_activity() * self._oxidative()
         self.apply()
 
     # -- coupling to the fast layer -----------------------------------------------------
@@ -493,11 +516,14 @@ class IonLayer:
         return np.where(self.to_bath, bath, p.periaxonal_exchange)
 
     def _o2_use(self) -> np.ndarray:
-        """O2 use per pool (mM/ms): the baseline use scaled by the pool's pump activity."""
+        """O2 use per pool (mM/ms): the baseline use scaled by the pool's oxidative pump
+        activity (the glycolytic fraction uses no O2)."""
         p = self.p
         use0 = (p.o2_exchange_csf + p.o2_exchange) * (p.o2_arterial - p.o2_baseline)
-        act = _pool_sum(self.pump_activity() * self.comp_area, self.pool, self.P)
-        act0 = _pool_sum(self.activity0 * self.comp_area, self.pool, self.P)
+        act = _pool_sum(
+            self._ion_activity() * self._oxidative() * self.comp_area, self.pool, self.P
+        )
+        act0 = _pool_sum(self.oxidative0 * self.comp_area, self.pool, self.P)
         return use0 * act / np.where(act0 > 0, act0, 1.0)
 
     def rates(self, currents, flow=1.0) -> dict[str, np.ndarray]:
