@@ -4,6 +4,9 @@ Commands
 --------
 simulate   run a model file's default protocol; print spikes, AP peaks and the CV
 run        run an experiment file and print its findings
+sweep      run (or resume) a parameter sweep file into a Zarr store
+figure     regenerate teaching figures (``--list``, a name, or ``all``)
+check      rerun the scenarios of a baseline file; exit 1 if a metric drifted
 """
 
 from __future__ import annotations
@@ -89,6 +92,52 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_sweep(args: argparse.Namespace) -> int:
+    from neurosim.sweep import run_sweep
+
+    run = run_sweep(
+        args.sweep,
+        args.out,
+        workers=args.workers,
+        scheduler=args.scheduler,
+        threads=args.threads,
+        quiet=args.quiet,
+        to_netcdf=args.to_netcdf,
+        scheduler_timeout=args.scheduler_timeout,
+    )
+    print(f"sweep {args.sweep}: {run.line()}")
+    if run.netcdf is not None:
+        print(f"wrote {run.netcdf}")
+    return 0
+
+
+def _cmd_figure(args: argparse.Namespace) -> int:
+    from neurosim.figures import gallery
+
+    if args.list:
+        for name, desc in gallery.list_figures().items():
+            print(f"{name:<24}{desc}")
+        return 0
+    if not args.name:
+        raise ValueError("give a figure name, `all`, or --list")
+    names = list(gallery.list_figures()) if args.name == "all" else [args.name]
+    for name in names:
+        for path in gallery.make_figure(name, args.out):
+            print(f"wrote {path}")
+    return 0
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    from neurosim.check import run_check
+
+    report = run_check(args.baseline, update=args.update, work_dir=args.work_dir)
+    print(report.table())
+    if args.update:
+        print(f"updated {args.baseline}")
+        return 0
+    return 0 if report.ok else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="neurosim",
@@ -121,6 +170,47 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="results", help="output root folder (default: results)")
     p.add_argument("--json", action="store_true", help="print the metrics as JSON")
     p.set_defaults(func=_cmd_run)
+
+    p = sub.add_parser(
+        "sweep",
+        help="run (or resume) a parameter sweep (experiments/sweeps/*.toml)",
+        description="Run every point of a sweep file (grid, random or Latin hypercube over "
+        "dotted keys of a model or experiment file) in batched chunks on all local cores or "
+        "a Dask cluster, storing results in a Zarr store. Rerunning resumes: only points not "
+        "yet stored run.",
+    )
+    p.add_argument("sweep", help="path to a sweep TOML file")
+    p.add_argument("--out", help="Zarr store (default: results/sweeps/<name>.zarr)")
+    p.add_argument("--workers", type=int, help="local processes (default: all cores; 1: serial)")
+    p.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler, e.g. tcp://host:8786")
+    p.add_argument(
+        "--scheduler-timeout", type=float, default=10.0, help="seconds to wait for the scheduler"
+    )
+    p.add_argument("--threads", type=int, help="kernel threads per chunk")
+    p.add_argument("--to-netcdf", metavar="PATH", help="also export the store to NetCDF")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_cmd_sweep)
+
+    p = sub.add_parser(
+        "figure",
+        help="regenerate teaching figures (figures/*.png): NAME, all, or --list",
+    )
+    p.add_argument("name", nargs="?", help="figure name (see --list) or `all`")
+    p.add_argument("--list", action="store_true", help="list the figures and what they show")
+    p.add_argument("--out", default="figures", help="output folder (default: figures)")
+    p.set_defaults(func=_cmd_figure)
+
+    p = sub.add_parser(
+        "check",
+        help="rerun a baseline's scenarios and compare metrics (exit 1 on drift)",
+        description="Rerun every scenario of a baseline JSON file and compare its metrics "
+        "with the stored values and tolerance bands. Exit status: 0 all within bands, 1 drift, "
+        "2 bad input.",
+    )
+    p.add_argument("baseline", help="path to a baseline JSON file")
+    p.add_argument("--update", action="store_true", help="store the new values as the baseline")
+    p.add_argument("--work-dir", help="where scenario outputs go (default: a temporary folder)")
+    p.set_defaults(func=_cmd_check)
     return parser
 
 

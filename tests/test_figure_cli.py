@@ -1,0 +1,64 @@
+"""`neurosim figure`: the gallery registry, listing, and regenerating a figure."""
+
+from __future__ import annotations
+
+import pytest
+
+from neurosim.cli import build_parser, main
+from neurosim.figures import gallery
+
+
+def test_help_lists_every_command():
+    text = build_parser().format_help()
+    for cmd in ("simulate", "run", "sweep", "figure", "check"):
+        assert f"    {cmd} " in text
+
+
+def test_list(capsys):
+    assert main(["figure", "--list"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("travelling_ap") and "membrane potential" in out
+    assert set(gallery.list_figures()) >= set(gallery.FIGURES)
+
+
+def test_travelling_ap_png(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # data go to results/figures under the working directory
+    assert main(["figure", "travelling_ap", "--out", str(tmp_path / "figs")]) == 0
+    png = tmp_path / "figs" / "travelling_ap.png"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 20_000
+    import numpy as np
+
+    with np.load(tmp_path / "results" / "figures" / "travelling_ap.npz") as z:
+        # 100 segments recorded; the spike reaches the far end within the 14 ms shown
+        assert z["v"].shape[0] == 100 and z["v"][-1].max() > 0.0
+        assert 0.9 < float(z["cv_m_per_s"]) < 1.2  # HH cable at 6.3 degC: 1.05 m/s
+    assert f"wrote {png}" in capsys.readouterr().out
+
+
+def test_unknown_figure_exit_2(capsys):
+    assert main(["figure", "nope"]) == 2
+    assert "travelling_ap" in capsys.readouterr().err
+    assert main(["figure"]) == 2
+
+
+def test_registration_rules():
+    with pytest.raises(ValueError, match="lower-case"):
+        gallery.figure("Bad Name", "x")
+    with pytest.raises(ValueError, match="one non-empty line"):
+        gallery.figure("ok_name", "two\nlines")
+    with pytest.raises(ValueError, match="already registered"):
+
+        @gallery.figure("travelling_ap", "an impostor")
+        def impostor(out_dir, data_dir):
+            return out_dir
+
+    @gallery.figure("_test_tmp_figure", "a test figure")
+    def tmp_fig(out_dir, data_dir):
+        p = out_dir / "t.png"
+        p.write_bytes(b"x")
+        return p
+
+    try:
+        assert gallery.get_figure("_test_tmp_figure").description == "a test figure"
+    finally:
+        gallery._REGISTRY.pop("_test_tmp_figure")
