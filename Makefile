@@ -11,6 +11,11 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e ".[dev,neuron]"
 	touch $(STAMP)
 
+# The flagship demo: the HH cable's travelling action potential (figures/travelling_ap.png).
+demo: $(STAMP)
+	$(VENV)/bin/neurosim figure travelling_ap --out figures
+	$(VENV)/bin/neurosim simulate models/cable/hh_cable.toml
+
 test: $(STAMP)
 	$(PY) -m pytest
 

@@ -204,9 +204,12 @@ class RootResult:
                 return np.stack([np.interp(t_grid, r.t, y[b]) for b in range(y.shape[0])])
 
             h = g.history
-            ht = np.concatenate([[0.0], h["t"] + h["dt"]]) if len(h.get("t", [])) else r.t
-            p = h["pressure"][..., 0] if "pressure" in h else np.zeros((0, B))
-            p = np.vstack([p[:1], p]) if len(p) else np.zeros((len(ht), B))
+            if "pressure" in h and len(h["t"]):
+                # each slow step's mean pressure, placed at the step's middle
+                ht = h["t"] + 0.5 * h["dt"]
+                p = h["pressure"][..., 0]
+            else:
+                ht, p = np.array([0.0]), np.zeros((1, B))
             per["pressure"].append(np.stack([np.interp(t_grid, ht, p[:, b]) for b in range(B)]))
             per["flow"].append(interp(tr["flow"][:, 0]))
             per["o2"].append(interp(tr["o2"][:, 0]) * O2_MG_PER_L)
