@@ -62,9 +62,19 @@ def plot(out: str | Path) -> Path:
             ax_r.legend(loc="upper right", frameon=False)
             ax_r.set_title(f"{g0}: train at the cramp threshold frequency, spinal loop intact")
             ax_f.plot(
-                d["t"] / 1e3, 100 * d["force_fraction"], color=PALETTE["blue"], label="intact"
+                d["t"] / 1e3,
+                100 * d["force_fraction"],
+                color=PALETTE["blue"],
+                label="intact",
+                zorder=3,
             )
             crit = 100 * summary["cramp_criteria"]["force_fraction"]
+            # the force evoked during the train is 10-20 times the cramp force: scale the
+            # panel to what follows the train and mark the train as off scale
+            t_end = d["stim_time"][-1] if len(d["stim_time"]) else -np.inf
+            after = d["t"] > t_end + summary["cramp_criteria"]["settle"]
+            f_after = 100 * d["force_fraction"][after]
+            f_top = max(4.0 * crit, 1.6 * (f_after.max() if f_after.size else 0.0))
             c = d["cramp"]
             if c["detected"]:
                 ax_f.axvspan(
@@ -91,6 +101,7 @@ def plot(out: str | Path) -> Path:
                     td["t"] / 1e3,
                     100 * td["force_fraction"],
                     color=PALETTE["green"],
+                    ls="--",
                     label="+ tendon stimulation",
                 )
                 ts = summary["tendon"]
@@ -102,9 +113,35 @@ def plot(out: str | Path) -> Path:
                     lw=0,
                 )
             ax_f.axhline(crit, color=PALETTE["black"], lw=0.8, ls=":")
+            ax_f.set_ylim(-0.05 * f_top, f_top)
+            if len(d["stim_time"]):
+                peak = 100 * d["force_fraction"].max()
+                ax_f.text(
+                    (d["stim_time"][0] + d["stim_time"][-1]) / 2e3,
+                    0.9 * f_top,
+                    f"evoked force\noff scale\n(peak {peak:.0f}%)",
+                    ha="center",
+                    va="top",
+                    fontsize=8,
+                )
             ax_f.set_ylabel("force\n(% of max)")
             ax_f.legend(loc="upper right", frameon=False, fontsize=9)
             ax_e.plot(d["emg_t"] / 1e3, d["emg"], color=PALETTE["black"], lw=0.4)
+            # the same for the EMG: M-waves dwarf the cramp discharge
+            e_after = np.abs(d["emg"][d["emg_t"] > t_end + summary["cramp_criteria"]["settle"]])
+            if e_after.size and e_after.max() > 0:
+                e_top = 1.3 * e_after.max()
+                ax_e.set_ylim(-e_top, e_top)
+                if len(d["stim_time"]):
+                    ax_e.text(
+                        (d["stim_time"][0] + d["stim_time"][-1]) / 2e3,
+                        0.95 * e_top,
+                        "M-waves off scale",
+                        ha="center",
+                        va="top",
+                        fontsize=8,
+                        bbox={"fc": "white", "ec": "none", "alpha": 0.8},
+                    )
             ax_e.set_ylabel("surface EMG\n(mV)")
             ax_e.set_xlabel("time (s)")
         # threshold ladder

@@ -12,11 +12,18 @@ Inputs use physical units at the boundary: times in ms (floats) or quantity stri
 (unit 1 is recruited near 1, the last unit near the recruitment range, 30).
 
 Ectopic spikes from the axon stage enter as :class:`EctopicSpikes`: per event the
-fibre class (``"motor"`` or ``"ia"``), the axon index, the time (ms) at which the spike
-leaves the ectopic site, and its direction (``"to_cord"`` or ``"to_periphery"``). In a
-motor axon a spike to the periphery fires that unit's muscle fibres; a spike to the
-cord reaches the soma (resetting it) unless it collides with an orthodromic spike. In
-an Ia axon a spike to the cord excites the motor neurons monosynaptically.
+fibre class (``"motor"`` or ``"ia"``; the axon stage's ``"sensory"`` is accepted for
+``"ia"``), the axon index, the time (ms) at which the spike leaves the ectopic site, and
+its direction (``"to_cord"``, ``"to_periphery"`` or ``"both"``; the names of
+:class:`neurosim.ectopic.Direction`, ``PROXIMAL``/``DISTAL``/``BOTH``, are accepted
+too). In a motor axon a spike to the periphery fires that unit's muscle fibres; a spike
+to the cord reaches the soma (resetting it) unless it collides with an orthodromic
+spike. In an Ia axon a spike to the cord excites the motor neurons monosynaptically.
+An empty :class:`EctopicSpikes` (``EctopicSpikes.empty()``) is the same as none.
+
+Limits fixed by the compiled structure (``[simulation]`` of the spinal model; raising
+them recompiles once): a run lasts at most ``max_duration`` (120 s in the shipped
+models) and carries at most ``max_ectopic`` ectopic events per axon and direction.
 """
 
 from __future__ import annotations
@@ -212,6 +219,16 @@ class Stretch:
                 raise ValueError("`stretch.fusimotor` must match `stretch.t`")
 
 
+_FIBRE_ALIASES = {"sensory": "ia", "motor": "motor", "ia": "ia"}
+_DIRECTION_ALIASES = {
+    "proximal": "to_cord",
+    "distal": "to_periphery",
+    "to_cord": "to_cord",
+    "to_periphery": "to_periphery",
+    "both": "both",
+}
+
+
 @dataclass(frozen=True)
 class EctopicSpikes:
     """Spikes arising in the compressed root (from the axon stage).
@@ -219,13 +236,16 @@ class EctopicSpikes:
     Attributes
     ----------
     fibre : tuple of str
-        ``"motor"`` or ``"ia"`` per event.
+        ``"motor"`` or ``"ia"`` per event (``"sensory"`` is stored as ``"ia"``).
     index : tuple of int
         Axon index (motor: unit 0..n-1; Ia: afferent 0..n_ia-1).
     time : tuple of float
-        Time the spike leaves the ectopic site (ms).
+        Time the spike leaves the ectopic site (ms, >= 0).
     direction : tuple of str
-        ``"to_cord"`` or ``"to_periphery"``.
+        ``"to_cord"``, ``"to_periphery"`` or ``"both"`` (a spike born in mid-axon
+        travels both ways). ``"proximal"``/``"distal"`` or a
+        :class:`neurosim.ectopic.Direction` member are stored under these names;
+        ``LOCAL`` events (which did not propagate) are rejected.
     """
 
     fibre: tuple
@@ -238,19 +258,42 @@ class EctopicSpikes:
         if not (len(self.fibre) == len(self.index) == len(self.direction) == n):
             raise ValueError("ectopic: fibre, index, time and direction must have equal length")
         check_nonnegative("ectopic.time", np.asarray(self.time, dtype=float), "ms")
+        fibres, directions = [], []
         for k, (f, d) in enumerate(zip(self.fibre, self.direction, strict=True)):
+            f = _FIBRE_ALIASES.get(str(f).lower(), str(f))
             if f not in ("motor", "ia"):
-                raise ValueError(f"`ectopic.fibre[{k}]` = {f!r} is not one of: motor, ia")
-            if d not in ("to_cord", "to_periphery"):
                 raise ValueError(
-                    f"`ectopic.direction[{k}]` = {d!r} is not one of: to_cord, to_periphery"
+                    f"`ectopic.fibre[{k}]` = {f!r} is not one of: motor, ia (or sensory)"
                 )
+            name = d.name if hasattr(d, "name") else str(d)
+            d = _DIRECTION_ALIASES.get(name.lower(), name)
+            if d not in ("to_cord", "to_periphery", "both"):
+                raise ValueError(
+                    f"`ectopic.direction[{k}]` = {name!r} is not one of: to_cord, "
+                    "to_periphery, both (or proximal, distal)"
+                )
+            fibres.append(f)
+            directions.append(d)
         for k, i in enumerate(self.index):
             check_int(f"ectopic.index[{k}]", i, 0)
+        object.__setattr__(self, "fibre", tuple(fibres))
+        object.__setattr__(self, "direction", tuple(directions))
+        object.__setattr__(self, "index", tuple(int(i) for i in self.index))
+        object.__setattr__(self, "time", tuple(float(t) for t in self.time))
+
+    @classmethod
+    def empty(cls) -> EctopicSpikes:
+        """No ectopic events (the same as passing ``ectopic=None``)."""
+        return cls((), (), (), ())
+
+    def __len__(self) -> int:
+        return len(self.time)
 
     @classmethod
     def from_arrays(cls, fibre, index, time, direction) -> EctopicSpikes:
         """Accept arrays (or scalars broadcast over the events)."""
+        if np.size(time) == 0:
+            return cls.empty()
         fibre, index, time, direction = np.broadcast_arrays(
             np.atleast_1d(np.asarray(fibre, dtype=object)),
             np.atleast_1d(np.asarray(index)),
@@ -258,10 +301,10 @@ class EctopicSpikes:
             np.atleast_1d(np.asarray(direction, dtype=object)),
         )
         return cls(
-            tuple(str(x) for x in fibre),
+            tuple(fibre),
             tuple(int(x) for x in index),
             tuple(float(x) for x in time),
-            tuple(str(x) for x in direction),
+            tuple(direction),
         )
 
 
@@ -705,8 +748,11 @@ def _ectopic_table(s: NetworkStructure, ectopic: EctopicSpikes | None) -> np.nda
             raise ValueError(
                 f"`ectopic.index` = {i} is out of range for {f} axons; allowed [0, {n_ax - 1}]"
             )
-        col = (0 if f == "motor" else 2 * s.n_mn) + 2 * i + (1 if d == "to_periphery" else 0)
-        cols.setdefault(col, []).append(t)
+        base = (0 if f == "motor" else 2 * s.n_mn) + 2 * i
+        if d in ("to_cord", "both"):
+            cols.setdefault(base, []).append(t)
+        if d in ("to_periphery", "both"):
+            cols.setdefault(base + 1, []).append(t)
     for col, times in cols.items():
         # one event per time step and generator (the axon cannot carry two)
         ts = np.unique(np.round(np.asarray(times) / s.dt) * s.dt)
