@@ -58,6 +58,7 @@ Runner = Callable[[dict, Path], ExperimentReport]
 #: kind -> module that registers it (imported lazily so one kind's imports never slow another)
 KINDS: dict[str, str] = {
     "electrically_induced_cramp": "neurosim.experiments.electrically_induced_cramp",
+    "ischaemia_release": "neurosim.experiments.ischaemia_release",
     "cable_response": "neurosim.experiments.cable_response",
 }
 _RUNNERS: dict[str, Runner] = {}
