@@ -14,6 +14,7 @@ from neurosim.simulate.spinal import (
     Drive,
     EctopicSpikes,
     NerveStimulation,
+    Stretch,
     default_models,
     network_structure,
     pool_for,
@@ -188,3 +189,64 @@ def test_same_seed_same_spikes(models):
         np.testing.assert_array_equal(getattr(a, key), getattr(b, key))  # bit-identical
     np.testing.assert_array_equal(a.mean_rate, b.mean_rate)
     assert not np.array_equal(a.mn_time, c.mn_time)
+
+
+def _dead_time(rate_hz: np.ndarray, refractory_ms: float) -> np.ndarray:
+    """Poisson events through an axon end that ignores events within its refractory
+    period (non-paralysable dead time): observed rate = rate / (1 + rate * tau)."""
+    return rate_hz / (1.0 + rate_hz * refractory_ms * 1e-3)
+
+
+def test_spindle_encodes_stretch_and_fusimotor_drive(models, geometry):
+    _, quiet, muscle = models
+    _, ia = geometry
+    sp = quiet.with_overrides({"spindle": {"baseline_rate": "6 Hz"}})
+    # rest, stretch 10 mm at 10 mm/s, hold, full fusimotor drive while holding
+    t = (0.0, 1000.0, 2000.0, 3000.0, 3001.0, 4000.0)
+    stretch = Stretch(t, (0, 0, 10, 10, 10, 10), (0, 0, 0, 0, 1, 1))
+    r = simulate_spinal(sp, muscle, 4000.0, stretch=stretch, seed=6)
+    c = sp["spindle"]
+    lag = ia.cord_to_periphery  # ending -> cord
+    tt = np.arange(0.0, 4000.0, 1.0)
+    length = np.interp(tt, t, stretch.length)
+    vel = np.where((tt >= 1000) & (tt < 2000), 10.0, 0.0)  # mm/s
+    fus = np.interp(tt, t, stretch.fusimotor)
+    # Prochazka & Gorassini 1998: r0 + k_v v^0.6 + k_d d + k_g fusimotor
+    model = c["baseline_rate"] + c["velocity_gain"] * vel**0.6
+    model = model + c["length_gain"] * length + c["fusimotor_gain"] * fus
+    expected = _dead_time(model, sp["axons"]["refractory"])
+    n = sp["spindle"]["n_afferents"]
+    rates = []
+    for a, b in ((200, 1000), (1100, 2000), (2100, 3000), (3100, 4000)):
+        sel = (r.ia_time >= a + lag) & (r.ia_time < b + lag)
+        got = sel.sum() / n / ((b - a) * 1e-3)
+        want = expected[(tt >= a) & (tt < b)].mean()
+        rates.append(got)
+        # Poisson counts: >= 280 spikes per window, SD <= 6%; 15% is 2.5 SD
+        assert got == pytest.approx(want, rel=0.15), (a, b, got, want)
+    print("\nIa rates (Hz) at rest, stretching, holding, + fusimotor:", np.round(rates, 1))
+    assert rates[0] < rates[2] < rates[1] < rates[3]
+
+
+def test_tendon_organs_encode_muscle_force(models, geometry):
+    spinal, _, muscle = models
+    s = network_structure(spinal)
+    r = simulate_spinal(spinal, muscle, 3500.0, drive=Drive.pulse(300.0, 3300.0, 12.0), seed=8)
+    g = spinal["tendon_organ"]
+    # Prochazka 1999: r0 + a ln(1 + F / F0), from the recorded force, then the axon's
+    # dead time; compared over 2 s of steady contraction
+    model = g["baseline_rate"] + g["gain"] * np.log1p(r.force / (g["force_scale"] * r.max_force))
+    expected = _dead_time(model, spinal["axons"]["refractory"])
+    a, b = 1200.0, 3200.0
+    lag = s.ib.cord_to_periphery
+    sel = (r.ib_time >= a + lag) & (r.ib_time < b + lag)
+    got = sel.sum() / s.n_ib / ((b - a) * 1e-3)
+    want = expected[(r.t >= a) & (r.t < b)].mean()
+    print(
+        f"\nIb rate {got:.1f} Hz (law {want:.1f} Hz) at {100 * r.force_fraction[(r.t >= a) & (r.t < b)].mean():.0f}% of max force"
+    )
+    assert r.force_fraction[(r.t >= a) & (r.t < b)].mean() > 0.05  # a real contraction
+    # 30 afferents x 2 s at >= 10 Hz: >= 600 spikes, SD <= 4%; 12% is 3 SD
+    assert got == pytest.approx(want, rel=0.12)
+    # without force the tendon organs are silent (baseline 0 Hz)
+    assert not np.any(r.ib_time < 300.0)

@@ -226,6 +226,7 @@ def run(cfg: dict, out: Path) -> ExperimentReport:
     # build (or find) the compiled network once, before any parallel trial
     first = _trial(models[0][1], models[0][2], proto, criteria, freqs[0], False)
     compile_time = first.compile_time
+    built = bool(first.provenance.get("network_built"))
 
     summary: dict = {"experiment": name, "frequencies_hz": freqs, "groups": {}, "trials": []}
     all_trials: list[_Trial] = []
@@ -342,6 +343,7 @@ def run(cfg: dict, out: Path) -> ExperimentReport:
     wall = time.perf_counter() - wall0
     summary["timing"] = {
         "compile_s": compile_time,
+        "network_built": built,
         "n_trials": len(all_trials) + 1,
         "simulated_s": (len(all_trials) + 1)
         * (proto["pre"] + proto["train_duration"] + proto["post"])
@@ -357,7 +359,8 @@ def run(cfg: dict, out: Path) -> ExperimentReport:
     spath.write_text(json.dumps(summary, indent=2, default=_json))
     saved.append(spath)
     lines.append(
-        f"timing: compile {compile_time:.1f} s ({'cached' if compile_time < 1 else 'built'}), "
+        f"timing: network {'compiled' if built else 'found compiled (code checked)'} in "
+        f"{compile_time:.1f} s, "
         f"{len(all_trials) + 1} trials ({summary['timing']['simulated_s']:.0f} s simulated) run "
         f"in {wall:.0f} s wall ({cpu_time:.0f} s CPU of the compiled network, {workers} workers)"
     )

@@ -350,7 +350,9 @@ class SpinalResult:
         Soma and dendrite voltage (mV) of ``recorded_units``.
     recorded_units : tuple of int
     compile_time, run_time, cpu_time : float
-        Network build (s; ~0 when already compiled), wall and CPU time of the run (s).
+        Network build (s: code generation and, if ``provenance["network_built"]``, the
+        C++ compilation; 0 when this process had already loaded the network), wall and
+        CPU time of the run (s).
     provenance : dict
         Models, seed, code version, inputs.
     """
@@ -827,8 +829,8 @@ def simulate_spinal(
     ect = _ectopic_table(structure, ectopic)
     # every input is checked: now build (or find) the network and run it
     net: CompiledNetwork = compile_network(structure)
-    compile_time = net.compile_time
-    net.compile_time = 0.0  # later calls reuse the build
+    compile_time, built = net.compile_time, net.built
+    net.compile_time, net.built = 0.0, False  # later calls reuse the build
     raw = net.run(values, series, ect, table, seed)
     return _result(
         spinal,
@@ -845,6 +847,7 @@ def simulate_spinal(
         ectopic,
         criteria,
         compile_time,
+        built,
     )
 
 
@@ -876,6 +879,7 @@ def _result(
     ectopic,
     criteria,
     compile_time,
+    built=False,
 ) -> SpinalResult:
     t = raw.force_t
     keep = t <= duration + 1e-9
@@ -915,6 +919,7 @@ def _result(
         "neuromodulation_level": spinal["neuromodulation"]["level"],
         "fatigue_level": muscle["fatigue"]["level"],
         "network_key": s.key(),
+        "network_built": bool(built),
         "stimulation": asdict(stimulation) if stimulation is not None else None,
         "tendon": asdict(tendon) if tendon is not None else None,
         "drive": asdict(drive) if drive is not None else None,

@@ -18,7 +18,11 @@ Groups (Brian2 names in brackets)
   force-frequency gain applied per activation; total force [``muscle``] feeds the GTOs;
 * stimulators [``nervestim``, ``tendonstim``]: pulse trains whose rate is a time series;
 * ectopic generators [``ectopic``]: one per (axon, direction), reading a table of event
-  times, so that spike trains from the axon stage enter without recompiling.
+  times, so that spike trains from the axon stage enter without recompiling. They do
+  the job of a ``SpikeGeneratorGroup`` (DESIGN.md), which cannot be used here: in the
+  standalone device its spike times and time bins are generated in Python and frozen
+  into the build, so every new ectopic train would mean a new compilation (minutes),
+  whereas the table is a ``TimedArray`` set on the command line of each run.
 
 Every parameter, initial value and input time series is a Brian2 variable or
 ``TimedArray`` set on the command line of the compiled binary (Brian2's standalone
@@ -515,6 +519,7 @@ class CompiledNetwork:
     structure: NetworkStructure
     directory: Path
     compile_time: float
+    built: bool = False  # True if this call compiled C++ (no up-to-date binary was found)
     arg_names: dict = field(default_factory=dict)  # caller name -> command-line name
     sizes: dict = field(default_factory=dict)  # shape tag -> length
     dtypes: dict = field(default_factory=dict)  # caller name -> numpy dtype
@@ -679,7 +684,8 @@ def compile_network(structure: NetworkStructure) -> CompiledNetwork:
     The first call for a structure generates and compiles C++ (tens of seconds); later
     calls in the same process return the cached object at once, and calls in a new
     process regenerate the code, find every file unchanged, and skip compilation.
-    ``compile_time`` is the wall time of this call.
+    ``compile_time`` is the wall time of this call (code generation, plus the C++ build
+    when ``built`` is True).
     """
     key = structure.key()
     if key in _COMPILED:
@@ -687,11 +693,15 @@ def compile_network(structure: NetworkStructure) -> CompiledNetwork:
     directory = cache_root() / f"spinal-{key}"
     start = time.perf_counter()
     with _locked(cache_root() / f"spinal-{key}.lock"):
+        binary = directory / "main"
+        before = binary.stat().st_mtime_ns if binary.exists() else None
         info = _build(structure, directory)
+        built = before is None or binary.stat().st_mtime_ns != before
     compiled = CompiledNetwork(
         structure=structure,
         directory=directory,
         compile_time=time.perf_counter() - start,
+        built=built,
         **info,
     )
     (directory / "runs").mkdir(exist_ok=True)
