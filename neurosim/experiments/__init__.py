@@ -59,6 +59,9 @@ Runner = Callable[[dict, Path], ExperimentReport]
 KINDS: dict[str, str] = {
     "electrically_induced_cramp": "neurosim.experiments.electrically_induced_cramp",
     "ischaemia_release": "neurosim.experiments.ischaemia_release",
+    "posture_schedule": "neurosim.experiments.posture",
+    "walking_test": "neurosim.experiments.posture",
+    "pressure_duration_grid": "neurosim.experiments.pressure_duration_grid",
     "cable_response": "neurosim.experiments.cable_response",
 }
 _RUNNERS: dict[str, Runner] = {}

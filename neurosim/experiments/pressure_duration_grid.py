@@ -1,0 +1,184 @@
+"""Pressure x duration grid: conduction and ectopic firing of a compressed root.
+
+Every pressure of the grid is a batch member (``replicates`` axons per pressure and kind;
+the compression file's schedule is replaced by a constant pressure, the highest of the
+grid, scaled per member by its ``grade`` = pressure / highest), so one batched run gives
+the whole grid: at each duration of the grid the run measures, per axon, the conduction
+time across the segment (NaN: blocked), the threshold at the lesion, and the ectopic rate
+since the previous duration.
+
+Tables (besides those of :mod:`neurosim.experiments._root`, whose ``[[axons]]`` ``n`` and
+``grade`` are set by the grid)::
+
+    [grid]
+    pressures = ["10 mmHg", "50 mmHg", "100 mmHg", "200 mmHg"]
+    durations = ["5 min", "15 min", "30 min", "60 min"]
+    replicates = 1
+    onset = "inf"            # onset speed of the constant pressure (mmHg/s or "inf")
+
+Results: ``root.nc`` (per axon), ``grid.nc`` (dims kind x pressure x duration:
+``conducting`` fraction, ``conduction_time`` ms, ``slowing`` %, ``threshold_change`` %,
+``ectopic_rate`` Hz), ``summary.json`` and ``pressure_duration_grid.png``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from neurosim.experiments import ExperimentReport, register
+from neurosim.experiments._root import read_root, root_kwargs, save_dataset
+from neurosim.modelfile import Field, read_table
+
+__all__ = ["run", "grid_dataset"]
+
+GRID_FIELDS = {
+    "pressures": Field("quantity_list", unit_of="pressure", doc="pressures of the grid"),
+    "durations": Field("quantity_list", unit_of="time", doc="durations of the grid"),
+    "replicates": Field("int", default=1, lo=1, hi=1000, doc="axons per pressure and kind"),
+    "onset": Field("str", default="inf", doc="onset speed (mmHg/s or inf)"),
+}
+
+
+def _read_grid(cfg: dict) -> dict:
+    g = read_table(cfg.get("grid", {}), GRID_FIELDS, "grid")
+    for key in ("pressures", "durations"):
+        v = np.asarray(g[key], dtype=float)
+        if v.size == 0:
+            raise ValueError(f"`grid.{key}` is empty; give at least one value")
+        if np.any(np.diff(v) <= 0):
+            raise ValueError(f"`grid.{key}` = {g[key]} must increase strictly")
+        g[key] = v
+    if g["pressures"][0] < 0:
+        raise ValueError(f"`grid.pressures` = {g['pressures'].tolist()} mmHg: negative pressure")
+    if g["durations"][0] <= 0:
+        raise ValueError(f"`grid.durations` must be positive, got {g['durations'].tolist()} ms")
+    if g["pressures"][-1] <= 0:
+        raise ValueError("`grid.pressures` needs a positive highest pressure")
+    return g
+
+
+def grid_dataset(ds, grid: dict):
+    """Reduce a root dataset (members laid out kind x pressure x replicate) to the grid."""
+    import xarray as xr
+
+    P, D, R = grid["pressures"].size, grid["durations"].size, grid["replicates"]
+    kinds = list(dict.fromkeys(ds["kind"].values.tolist()))
+    tt = ds["track_time"].values * 1e3
+    cols = [int(np.argmin(np.abs(tt - d))) for d in grid["durations"]]
+    ev_t = ds["event_time"].values * 1e3
+    ev_a = ds["event_axon"].values
+    ev_w = ds["event_weight"].values
+    out = {k: np.full((len(kinds), P, D), np.nan) for k in ("cond", "ctime", "slow", "thr", "rate")}
+    bounds = np.concatenate([[0.0], grid["durations"]])
+    for ki, kind in enumerate(kinds):
+        axons = ds["axon"].values[ds["kind"].values == kind].reshape(P, R)
+        for pi in range(P):
+            ax = axons[pi]
+            ct = ds["conduction_time"].values[ax]  # (R, K)
+            thr = ds["threshold_change"].values[ax]
+            for di, c in enumerate(cols):
+                ok = np.isfinite(ct[:, c])
+                out["cond"][ki, pi, di] = ok.mean()
+                out["ctime"][ki, pi, di] = np.nanmean(ct[:, c]) if ok.any() else np.nan
+                base = ct[:, 0]
+                with np.errstate(invalid="ignore"):
+                    sl = 100.0 * (ct[:, c] / base - 1.0)
+                out["slow"][ki, pi, di] = np.nanmean(sl) if ok.any() else np.nan
+                fin = np.isfinite(thr[:, c])
+                out["thr"][ki, pi, di] = np.nanmean(thr[fin, c]) if fin.any() else np.nan
+                m = np.isin(ev_a, ax) & (ev_t >= bounds[di]) & (ev_t < bounds[di + 1])
+                span = (bounds[di + 1] - bounds[di]) * 1e-3
+                out["rate"][ki, pi, di] = ev_w[m].sum() / span / R
+    dims = ("kind", "pressure", "duration")
+    return xr.Dataset(
+        {
+            "conducting": (dims, out["cond"], {"units": "1", "long_name": "fraction conducting"}),
+            "conduction_time": (dims, out["ctime"], {"units": "ms"}),
+            "slowing": (dims, out["slow"], {"units": "%", "long_name": "conduction-time rise"}),
+            "threshold_change": (dims, out["thr"], {"units": "%"}),
+            "ectopic_rate": (
+                dims,
+                out["rate"],
+                {"units": "Hz", "long_name": "ectopic rate per axon since the previous duration"},
+            ),
+        },
+        coords={
+            "kind": kinds,
+            "pressure": ("pressure", grid["pressures"], {"units": "mmHg"}),
+            "duration": ("duration", grid["durations"] / 60e3, {"units": "min"}),
+        },
+    )
+
+
+@register("pressure_duration_grid")
+def run(cfg: dict, out: Path) -> ExperimentReport:
+    """Run a pressure x duration grid experiment file (see the module docstring)."""
+    from neurosim.simulate.root import AxonGroup, simulate_root
+
+    name = cfg["experiment"]["name"]
+    grid = _read_grid(cfg)
+    pmax = float(grid["pressures"][-1])
+    cfg = dict(cfg)
+    comp = dict(cfg.get("compression", {}))
+    comp["set"] = {
+        **comp.get("set", {}),
+        "schedule": {"kind": "constant", "pressure": f"{pmax} mmHg", "speed": grid["onset"]},
+    }
+    cfg["compression"] = comp
+    run_extra = {}
+    compression, groups, run_cfg = read_root(cfg, run_extra=run_extra)
+    R = grid["replicates"]
+    grade = np.repeat(grid["pressures"] / pmax, R)
+    laid = [AxonGroup(g.kind, g.model, grade.size) for g in groups]
+    durations = grid["durations"]
+    # threshold tracking at every duration: the step that divides them all
+    every = float(np.gcd.reduce(np.round(np.concatenate([[0.0], durations])).astype(np.int64)))
+    kw = root_kwargs(run_cfg)
+    kw["track_every"] = every
+    wall0 = time.perf_counter()
+    res = simulate_root(compression, laid, float(durations[-1]), grade=grade, **kw)
+    wall = time.perf_counter() - wall0
+    ds = res.dataset()
+    ds.attrs.update(experiment=name, wall_s=wall)
+    files = [save_dataset(ds, out / "root.nc")]
+    gds = grid_dataset(ds, grid)
+    files.append(save_dataset(gds, out / "grid.nc"))
+    summary = {
+        "pressures_mmHg": grid["pressures"].tolist(),
+        "durations_min": (durations / 60e3).tolist(),
+        "conducting": {
+            k: gds["conducting"].sel(kind=k).values.tolist() for k in gds["kind"].values
+        },
+        "slowing_pct": {k: gds["slowing"].sel(kind=k).values.tolist() for k in gds["kind"].values},
+        "ectopic_rate_hz": {
+            k: gds["ectopic_rate"].sel(kind=k).values.tolist() for k in gds["kind"].values
+        },
+        "timing": {"wall_s": wall, "axons": int(ds.sizes["axon"])},
+    }
+    spath = out / "summary.json"
+    spath.write_text(json.dumps(summary, indent=2, default=lambda x: None))
+    files.append(spath)
+    from neurosim.figures.pressure_duration_grid import plot
+
+    files.append(plot(gds, out / "pressure_duration_grid.png"))
+    lines = [
+        f"{name}: {grid['pressures'].size} pressures x {durations.size} durations, "
+        f"{int(ds.sizes['axon'])} axons, {durations[-1] / 60e3:g} min in {wall:.0f} s wall"
+    ]
+    for k in gds["kind"].values:
+        for pi, p in enumerate(grid["pressures"]):
+            c = gds["conducting"].sel(kind=k).values[pi]
+            sl = gds["slowing"].sel(kind=k).values[pi]
+            r = gds["ectopic_rate"].sel(kind=k).values[pi]
+            cells = "  ".join(
+                f"{d / 60e3:g}min: "
+                + ("block" if c[i] == 0 else f"{sl[i]:+.0f}%")
+                + (f" ect {r[i]:.1f}Hz" if r[i] > 0 else "")
+                for i, d in enumerate(durations)
+            )
+            lines.append(f"{k:<8}{p:6.0f} mmHg  {cells}")
+    return ExperimentReport(name=name, lines=lines, metrics=summary, files=files)

@@ -1,0 +1,164 @@
+"""Root-stage experiments: files, analysis functions, a small run of each kind, bad input.
+
+The full-size experiments (experiments/*.toml) take minutes to tens of minutes; here
+each kind runs on a 7-node segment for seconds of accelerated ischaemia (O2 exchange
+2 1/s), which exercises the whole path: file -> root stage -> dataset -> analysis ->
+figure.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from neurosim.compression.schedule import posture_schedule
+from neurosim.experiments import load_experiment, run_experiment
+from neurosim.experiments._root import read_root
+from neurosim.experiments.posture import phase_table, walking_times
+
+ROOT = Path(__file__).resolve().parents[1]
+ROOT_KINDS = ("ischaemia_release", "posture_schedule", "walking_test", "pressure_duration_grid")
+FAST = {"o2_exchange": "2 1/s", "o2_baseline": "27 mg/L"}
+
+
+def _files():
+    out = []
+    for p in sorted((ROOT / "experiments").glob("*.toml")):
+        if load_experiment(p)["experiment"]["kind"] in ROOT_KINDS:
+            out.append(p)
+    return out
+
+
+@pytest.mark.parametrize("path", _files(), ids=lambda p: p.stem)
+def test_experiment_files_are_valid(path):
+    cfg = load_experiment(path)
+    compression, groups, run = read_root(cfg)
+    kinds = [g.kind for g in groups]
+    assert kinds == ["motor", "sensory"]
+    assert run["duration"] > 0 and run["nodes"] == 21
+
+
+def _fake(events_t, kinds=("sensory",), t_end=600.0):
+    t = np.arange(0.0, t_end + 1, 10.0)
+    n = len(kinds)
+    return xr.Dataset(
+        {
+            "flow": (("axon", "time"), np.ones((n, t.size))),
+            "o2": (("axon", "time"), np.full((n, t.size), 28.0)),
+            "threshold_change": (("axon", "track_time"), np.zeros((n, 1))),
+            "event_time": (("event",), np.asarray(events_t, dtype=float)),
+            "event_axon": (("event",), np.zeros(len(events_t), dtype=int)),
+            "event_weight": (("event",), np.ones(len(events_t))),
+        },
+        coords={
+            "axon": np.arange(n),
+            "kind": ("axon", list(kinds)),
+            "time": t,
+            "track_time": [0.0],
+        },
+    )
+
+
+def test_walking_times():
+    sched = posture_schedule([("standing", 60e3), ("walking", 300e3), ("sitting", 240e3)])
+    ds = _fake([200.0, 250.0, 380.0, 400.0])
+    wt = walking_times(ds, sched)
+    assert wt["onset_after_walking_min"] == pytest.approx((200.0 - 60.0) / 60.0)
+    assert wt["stop_after_sitting_min"] == pytest.approx((400.0 - 360.0) / 60.0)
+    none = walking_times(_fake([]), sched)
+    assert none["onset_after_walking_min"] is None and none["stop_after_sitting_min"] is None
+    with pytest.raises(ValueError, match="walking"):
+        walking_times(ds, posture_schedule([("lying", 60e3)]))
+
+
+def test_phase_table_rates():
+    sched = posture_schedule([("lying", 120e3), ("extension", 240e3), ("flexion", 240e3)])
+    ds = _fake([130.0 + i for i in range(24)])  # 24 events inside the extension phase
+    rows = phase_table(ds, sched)
+    assert [r["phase"] for r in rows] == ["lying", "extension", "flexion"]
+    assert rows[0]["sensory_rate_hz"] == 0.0 and rows[2]["sensory_rate_hz"] == 0.0
+    assert rows[1]["sensory_rate_hz"] == pytest.approx(24 / 240.0)
+
+
+def _write(tmp_path, text: str) -> Path:
+    p = tmp_path / "exp.toml"
+    p.write_text(text)
+    return p
+
+
+AXONS = f"""
+[[axons]]
+kind = "motor"
+model = "{ROOT}/models/axon/human_motor.toml"
+[[axons]]
+kind = "sensory"
+model = "{ROOT}/models/axon/human_sensory.toml"
+"""
+IONS = '[ions]\no2_exchange = "2 1/s"\no2_baseline = "27 mg/L"\n'
+
+
+def _grid(pressures='["10 mmHg", "200 mmHg"]', durations='["2 s", "4 s"]'):
+    return f"""
+[experiment]
+kind = "pressure_duration_grid"
+[compression]
+file = "{ROOT}/models/compression/stenosis_single.toml"
+[compression.set]
+"lesion.level" = [{{ node = 3, length = "3 mm" }}]
+[grid]
+pressures = {pressures}
+durations = {durations}
+{AXONS}
+[run]
+duration = "4 s"
+nodes = 7
+window = "5 ms"
+slow_dt = "500 ms"
+sample = "1 s"
+{IONS}"""
+
+
+@pytest.mark.slow
+def test_pressure_duration_grid_small(tmp_path):
+    rep = run_experiment(_write(tmp_path, _grid()), tmp_path / "out")
+    gds = xr.open_dataset(tmp_path / "out" / "exp" / "grid.nc")
+    assert dict(gds.sizes) == {"kind": 2, "pressure": 2, "duration": 2}
+    assert (tmp_path / "out" / "exp" / "pressure_duration_grid.png").stat().st_size > 10_000
+    # 10 mmHg (below every breakpoint) leaves conduction as it was; 200 mmHg stops the
+    # flow and, with O2 gone in seconds here, slows or blocks conduction
+    low = gds["slowing"].sel(pressure=10.0).values
+    assert np.all(np.abs(low) < 1.0), low
+    high = gds.sel(pressure=200.0)
+    assert np.all((high["conducting"].values < 1) | (high["slowing"].values > np.abs(low))), high
+    assert rep.metrics["pressures_mmHg"] == [10.0, 200.0]
+
+
+@pytest.mark.parametrize(
+    "pressures, durations, match",
+    [
+        ("[]", '["2 s"]', "grid.pressures"),
+        ('["-5 mmHg", "10 mmHg"]', '["2 s"]', "negative"),
+        ('["10 mmHg"]', '["4 s", "2 s"]', "increase"),
+        ('["10 mmHg"]', '["2 mV"]', "grid.durations"),
+    ],
+)
+def test_pressure_duration_grid_bad_input(tmp_path, pressures, durations, match):
+    # an empty list is a wrong type for a list-of-quantities field (TypeError), the rest
+    # are bad values (ValueError); the CLI reports both as errors
+    with pytest.raises((ValueError, TypeError), match=match):
+        run_experiment(_write(tmp_path, _grid(pressures, durations)), tmp_path / "out")
+
+
+def test_root_experiment_bad_files(tmp_path):
+    base = _grid().replace("[grid]", "[gridx]")
+    with pytest.raises(ValueError):
+        run_experiment(_write(tmp_path, base), tmp_path / "out")
+    no_axons = _grid().split("[[axons]]")[0] + '[run]\nduration = "4 s"\n'
+    with pytest.raises(ValueError, match="axons"):
+        run_experiment(_write(tmp_path, no_axons), tmp_path / "out")
+    missing = _grid().replace("stenosis_single.toml", "nope.toml")
+    with pytest.raises(ValueError, match="no such file"):
+        run_experiment(_write(tmp_path, missing), tmp_path / "out")
