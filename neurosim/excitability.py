@@ -604,8 +604,11 @@ def state_threshold(
     ThresholdResult
         ``threshold`` of shape (len(members),).
     """
-    dt = sim.protocol.dt if dt is None else float(check_range("dt", dt, 0.0, MAX_DT,
-                                                                  unit="ms", lo_open=True))
+    dt = (
+        sim.protocol.dt
+        if dt is None
+        else float(check_range("dt", dt, 0.0, MAX_DT, unit="ms", lo_open=True))
+    )
     window = float(check_range("window", window, 0.0, 1e6, unit="ms", lo_open=True))
     duration, delay = _check_pulse(duration, delay, dt)
     rtol, n_candidates, amp_min, amp_max = _check_search(rtol, n_candidates, amp_min, amp_max)

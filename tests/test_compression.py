@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from pathlib import Path
 
@@ -360,8 +361,10 @@ def test_driver_in_an_ionic_simulation():
     )
     cf = load_compression(MODELS / "stenosis_single.toml")
     sched = ramp(200.0, math.inf, hold=60e3)
+    # the acute law: the file's chronic lesion starts retracted; here damage grows from 0
+    acute = dataclasses.replace(cf.damage, initial=0.0, exposed_nav=0.0)
     drv = CompressionDriver(
-        Lesion((Level(5e3, node=10),)), sched, cf.flow_law, cf.damage, arterial=93.0
+        Lesion((Level(5e3, node=10),)), sched, cf.flow_law, acute, arterial=93.0
     )
     ions = read_ions({"diffusion_csf": "6.65e-4 1/ms", "o2_exchange_csf": "3.4e-5 1/ms"})
     isim = IonicSimulation(mf.model, ions, dt=0.025, window=5.0, slow_dt=2000.0, drivers=[drv])

@@ -9,6 +9,7 @@ as node lengthening: Babbs & Shi 2013).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from pathlib import Path
 
@@ -82,7 +83,8 @@ def test_damage_never_recovers_after_release():
     cf = load_compression(ROOT / "models" / "compression" / "stenosis_single.toml")
     sched = ramp(208.0, math.inf, hold=30 * 60e3)  # 200 mmHg above the 8 mmHg surroundings
     sim = CableSimulation(mf.model, mf.protocol)
-    drv = CompressionDriver(cf.lesion, sched, cf.flow_law, cf.damage, arterial=93.0)
+    acute = dataclasses.replace(cf.damage, initial=0.0)  # damage grows from 0 here
+    drv = CompressionDriver(cf.lesion, sched, cf.flow_law, acute, arterial=93.0)
     drv.bind(mf.model, ion_pools(mf.model), 1, sim)
     for k in range(60):
         drv.update(k * 60e3, 60e3)

@@ -88,6 +88,16 @@ class DamageLaw:
         Leak of exposed paranodal axolemma (S/cm2).
     widening : float
         Periaxonal space of retracted paranode relative to intact (>= 1).
+    initial : float
+        Damage ``D`` at the start of a run, in [0, 1]: a chronically compressed root
+        (years of stenosis) starts with retracted paranodes at its lesion edges.
+    exposed_nav : float
+        Na channel density of the exposed axolemma relative to the node's own (fast and
+        persistent Na alike), >= 0. 0 for an acute retraction (no channels come with the
+        bared membrane); > 0 for chronic lesions, whose bared axolemma acquires Na
+        channels (Nav redistribution after demyelination: England et al. 1990, PNAS
+        87:4049; Craner et al. 2004, PNAS 101:8168), the substrate of ectopic firing
+        (Kapoor, Li & Smith 1997; Coggan et al. 2010).
     """
 
     threshold: float = 50.0
@@ -100,6 +110,8 @@ class DamageLaw:
     retraction: float | None = None
     exposed_leak: float = 0.001
     widening: float = 10.0
+    initial: float = 0.0
+    exposed_nav: float = 0.0
 
     def __post_init__(self) -> None:
         check_range("damage.threshold", self.threshold, 0.0, unit="mmHg")
@@ -113,6 +125,8 @@ class DamageLaw:
             check_positive("damage.retraction", self.retraction, "um")
         check_range("damage.exposed_leak", self.exposed_leak, 0.0, unit="S/cm2")
         check_range("damage.widening", self.widening, 1.0)
+        check_range("damage.initial", self.initial, 0.0, 1.0, unit="")
+        check_range("damage.exposed_nav", self.exposed_nav, 0.0, unit="")
 
     def onset_factor(self, speed) -> np.ndarray:
         """Rate multiplier for an onset of ``speed`` mmHg/s (1 at 0, ``onset_gain`` at inf)."""
@@ -192,6 +206,7 @@ class MyelinDamage:
                 fc = morph.compartment(f"flut[{j}]")
                 node_sites = sites_at.get(nc, [])
                 node_leak = [s for s in node_sites if is_leak[s]]
+                node_na = [s for s in node_sites if k.currents[site_cur[s]][3] == "na"]
                 if not node_leak:
                     raise ValueError(f"node[{i}] has no leak current for the exposed membrane")
                 node_key = {
@@ -215,6 +230,7 @@ class MyelinDamage:
                         "node": i,
                         "node_comp": nc,
                         "node_leak": np.array(node_leak, dtype=np.int64),
+                        "node_na": np.array(node_na, dtype=np.int64),
                         "mysa": para[0],
                         "flut": para[1],
                         "mysa_name": f"mysa[{j}]",
@@ -242,6 +258,7 @@ class MyelinDamage:
         sites = set()
         for en in self.entries:
             sites.update(int(x) for x in en["node_leak"])
+            sites.update(int(x) for x in en["node_na"])
             for _comp, leak_s, moved in (en["mysa"], en["flut"]):
                 sites.update(int(x) for x in leak_s)
                 for a, b in moved:
@@ -301,6 +318,11 @@ class MyelinDamage:
             k.gbar[:, en["node_leak"]] += (
                 self.law.exposed_leak * area * 1e-2 / len(en["node_leak"])
             )[:, None]
+            if self.law.exposed_nav > 0 and en["node_na"].size:
+                # Na channels on the bared axolemma at a fraction of the nodal density
+                node_area = np.pi * geo.node_diameter * geo.node_length
+                gain = self.law.exposed_nav * area / node_area
+                k.gbar[:, en["node_na"]] += gain[:, None] * self.gbar0[:, en["node_na"]]
             for (comp, leak_s, moved), f in ((en["mysa"], f_m), (en["flut"], f_f)):
                 keep = 1.0 - f
                 k.cap[:, comp] *= keep

@@ -130,17 +130,32 @@ class CompressionDriver:
         total = float(self.grid.hi[-1])
         self.edges = self.lesion.edges(total, self.node_position)
         self.edge_level = np.array([e.level for e in self.edges], dtype=np.int64)
-        self.damage_state = np.zeros((self.B, len(self.edges)))
+        d0 = self.damage_law.initial if self.damage_law is not None else 0.0
+        self.damage_state = np.full((self.B, len(self.edges)), float(d0))
         if self.damage_law is not None and sim is not None:
             self.myelin = MyelinDamage(self.damage_law, sim, model, self.edges)
             self.myelin.apply(self.damage_state)
         self._hist = {}
         self._cache = None
         self.bound = True
+        self._sim_bound = sim
         return self
 
+    def prepare(self, isim) -> None:
+        """Called once by :class:`IonicSimulation` before the ionic balance: binds the
+        driver and, for a chronic lesion (``damage.initial`` > 0), applies the initial
+        damage and lets the cable settle at its new rest, which the balance then keeps."""
+        models = isim.models
+        first = models if not isinstance(models, list | tuple) else models[0]
+        self.bind(first, isim.ions.pool, isim.sim.k.B, isim.sim)
+        if self.myelin is not None and np.any(self.damage_state > 0):
+            isim.sim._relax()
+
     def setup(self, isim) -> None:
-        """Called once by :class:`IonicSimulation` after the ionic balance."""
+        """Called once by :class:`IonicSimulation` after the ionic balance (binds the
+        driver unless :meth:`prepare` did)."""
+        if self.bound and getattr(self, "_sim_bound", None) is isim.sim:
+            return
         models = isim.models
         first = models if not isinstance(models, list | tuple) else models[0]
         self.bind(first, isim.ions.pool, isim.sim.k.B, isim.sim)

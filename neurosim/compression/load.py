@@ -166,6 +166,8 @@ DAMAGE_FIELDS = {
     "retraction": Field("length", default=None, **_POS, doc="largest retraction"),
     "exposed_leak": Field("conductance_density", default=0.001, **_NONNEG, doc="bare leak"),
     "widening": Field("float", default=10.0, lo=1.0, doc="periaxonal widening"),
+    "initial": Field("float", default=0.0, lo=0.0, hi=1.0, doc="damage at the start (chronic)"),
+    "exposed_nav": Field("float", default=0.0, lo=0.0, doc="Na density of bared axolemma / node's"),
 }
 
 #: pressure-rate units (no such dimension in neurosim.units): factor to mmHg/s
@@ -364,6 +366,8 @@ def _damage(cfg: dict) -> DamageLaw | None:
         retraction=d["retraction"],
         exposed_leak=d["exposed_leak"],
         widening=d["widening"],
+        initial=d["initial"],
+        exposed_nav=d["exposed_nav"],
     )
 
 

@@ -237,7 +237,9 @@ class IonicSimulation:
         (once, after the ionic balance), ``flow(t, dt, isim)`` (mean blood flow per pool
         over [t, t + dt], shape (B, P), without side effects), ``advance(t, dt, isim)``
         (their own state over a step, e.g. damage written into the kernel arrays) and
-        ``next_event(t)`` (time of their next discontinuity, or None).
+        ``next_event(t)`` (time of their next discontinuity, or None), and
+        ``prepare(isim)`` (before the ionic balance: structural changes present at t = 0,
+        which then belong to the resting state).
     stimuli : sequence of Stimulus
         Pulses applied in every window (times relative to the window start).
     threads : int, optional
@@ -289,6 +291,11 @@ class IonicSimulation:
         self.models = models
         self.params = ions
         self.ions = IonLayer(self.sim, ions, ion_layout(models, ions, self.sim.k.B))
+        # structural state at t = 0 (a chronic lesion) is part of the resting state the
+        # ionic balance preserves
+        for d in drivers:
+            if hasattr(d, "prepare"):
+                d.prepare(self)
         if ions.mode == "balanced":
             if not self.sim.k.rest:
                 raise ValueError(
