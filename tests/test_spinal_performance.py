@@ -37,7 +37,8 @@ def test_sixty_seconds_within_sixty_seconds():
     assert r.t[-1] >= 59999.0  # the whole minute was run
     print(
         f"\n60 s simulated: compile {compile_s:.1f} s ("
-        f"{'C++ built' if built else 'found compiled; 0 = loaded earlier in this process'}), "
+        f"{'built from scratch' if built else 'cached build; 0 = loaded earlier in this process'}"
+        "), "
         f"run {r.run_time:.1f} s wall / {r.cpu_time:.1f} s CPU, {len(r.mn_time)} motor-neuron "
         f"spikes, real-time factor {60.0 / r.run_time:.1f} (wall) {60.0 / r.cpu_time:.1f} (CPU)"
     )

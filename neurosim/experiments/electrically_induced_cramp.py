@@ -359,8 +359,8 @@ def run(cfg: dict, out: Path) -> ExperimentReport:
     spath.write_text(json.dumps(summary, indent=2, default=_json))
     saved.append(spath)
     lines.append(
-        f"timing: network {'compiled' if built else 'found compiled (code checked)'} in "
-        f"{compile_time:.1f} s, "
+        f"timing: network {'built from scratch' if built else 'found in the cache (relinked)'}"
+        f" in {compile_time:.1f} s, "
         f"{len(all_trials) + 1} trials ({summary['timing']['simulated_s']:.0f} s simulated) run "
         f"in {wall:.0f} s wall ({cpu_time:.0f} s CPU of the compiled network, {workers} workers)"
     )

@@ -519,7 +519,7 @@ class CompiledNetwork:
     structure: NetworkStructure
     directory: Path
     compile_time: float
-    built: bool = False  # True if this call compiled C++ (no up-to-date binary was found)
+    built: bool = False  # True if this call built the binary from scratch (none cached)
     arg_names: dict = field(default_factory=dict)  # caller name -> command-line name
     sizes: dict = field(default_factory=dict)  # shape tag -> length
     dtypes: dict = field(default_factory=dict)  # caller name -> numpy dtype
@@ -684,8 +684,8 @@ def compile_network(structure: NetworkStructure) -> CompiledNetwork:
     The first call for a structure generates and compiles C++ (tens of seconds); later
     calls in the same process return the cached object at once, and calls in a new
     process regenerate the code, find every file unchanged, and skip compilation.
-    ``compile_time`` is the wall time of this call (code generation, plus the C++ build
-    when ``built`` is True).
+    ``compile_time`` is the wall time of this call: code generation and an incremental
+    make (about 10 s) for a cached build, the full C++ build when ``built`` is True.
     """
     key = structure.key()
     if key in _COMPILED:
@@ -693,10 +693,11 @@ def compile_network(structure: NetworkStructure) -> CompiledNetwork:
     directory = cache_root() / f"spinal-{key}"
     start = time.perf_counter()
     with _locked(cache_root() / f"spinal-{key}.lock"):
-        binary = directory / "main"
-        before = binary.stat().st_mtime_ns if binary.exists() else None
+        # a cached build is regenerated and make recompiles the few files whose text
+        # Brian2 writes differently each time, then relinks (~10 s); a missing one is
+        # compiled from scratch (minutes)
+        built = not (directory / "main").exists()
         info = _build(structure, directory)
-        built = before is None or binary.stat().st_mtime_ns != before
     compiled = CompiledNetwork(
         structure=structure,
         directory=directory,
