@@ -42,10 +42,13 @@ part of the node, as in models of paranodal retraction as node lengthening (Babb
 Shi 2013, PLoS One 8:e67767):
 
 * node capacitance rises by the exposed axolemma (``cm`` x area, inner diameter) and
-  its leak by ``exposed_leak`` x area (no Na channels come with it);
+  its leak by ``exposed_leak`` x area; Na channels at ``exposed_nav`` x the nodal
+  density come with it in a chronic lesion (none in an acute one);
 * the MYSA and FLUT compartments lose the exposed part of their axolemma (capacitance
-  and leak x ``1 - f``); channels of the exposed part that the node also carries (the
-  juxtaparanodal fast K of the human models, ``human_kf``) move to the node's sites;
+  and conductances x ``1 - f``); channels of the exposed part that the node also carries
+  (the juxtaparanodal fast K of the human models, ``human_kf``) move to the node's
+  sites, the others (leak, HCN, internodal slow K) are not modelled on the bared
+  membrane;
 * the periaxonal space of the retracted part widens (``widening`` x), lowering the
   periaxonal axial resistance of its links.
 """
@@ -214,15 +217,17 @@ class MyelinDamage:
                 }
                 para = []
                 for comp in (mc, fc):
-                    # leaks shrink with the covered membrane; channels the node also
-                    # carries move to it; others stay under the remaining myelin
+                    # channels the node also carries move to it; the rest of the
+                    # bared membrane's conductances (leak, HCN, internodal slow K) go
                     leak_s, moved = [], []
                     for s in sites_at.get(comp, []):
                         key = (k.currents[site_cur[s]][1], k.currents[site_cur[s]][2])
-                        if is_leak[s]:
-                            leak_s.append(s)
-                        elif key in node_key:
+                        if key in node_key and not is_leak[s]:
                             moved.append((s, node_key[key]))
+                        else:
+                            # leaks, and channels the node does not carry, shrink with
+                            # the covered membrane
+                            leak_s.append(s)
                     para.append((comp, np.array(leak_s, dtype=np.int64), moved))
                 self.entries.append(
                     {

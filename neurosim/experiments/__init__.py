@@ -62,6 +62,7 @@ KINDS: dict[str, str] = {
     "posture_schedule": "neurosim.experiments.posture",
     "walking_test": "neurosim.experiments.posture",
     "pressure_duration_grid": "neurosim.experiments.pressure_duration_grid",
+    "scenario": "neurosim.experiments.scenario",
     "cable_response": "neurosim.experiments.cable_response",
 }
 _RUNNERS: dict[str, Runner] = {}

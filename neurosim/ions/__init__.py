@@ -430,7 +430,10 @@ class IonLayer:
         with np.errstate(divide="ignore", invalid="ignore"):
             w = (-i_na - 3.0 * g_leak * (ek_c - e0)) / coef
             ip = g_leak * (w * ena_c + (1 - w) * ek_c - e0)
-        need = self.has
+        # compartments whose axolemma is gone (a fully bared paranode: its membrane now
+        # belongs to the node) carry no current and need no balance
+        g_any = _pool_sum(g, self.comp, n)
+        need = self.has & (g_any > 0)
         no_leak = need & (g_leak <= 0)
         if no_leak.any():
             b, c = np.argwhere(no_leak)[0]
@@ -447,7 +450,8 @@ class IonLayer:
                 f"0-1), pump {ip[b, c]:.3g} nA (allowed >= 0); the resting state needs more "
                 f"Na influx than its leak and a pump can balance"
             )
-        self.w = np.where(leak, w[:, self.comp], self.w)
+        w_site = np.where(need, w, 0.5)[:, self.comp]  # bared compartments: g = 0, any w
+        self.w = np.where(leak, w_site, self.w)
         self.i_pump0 = np.where(need, ip, 0.0)
         self.activity0 = self.pump_activity()
         self.oxidative0 = self._ion_activity() * self._oxidative()

@@ -1,0 +1,112 @@
+"""The chain figure: pressure, blood flow, O2, [K]o and [Na]i, membrane potential and
+ectopic spikes at the lesion, then, for each spinal segment, the motor-neuron raster,
+force and surface EMG with the cramp marked."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from neurosim.figures import PALETTE, save, style
+
+KIND_COLOUR = {"motor": PALETTE["blue"], "sensory": PALETTE["vermillion"]}
+
+
+def plot(res, path, title: str = "") -> Path:
+    """``res``: a :class:`~neurosim.simulate.chain.ChainResult`."""
+    import matplotlib.pyplot as plt
+
+    path = Path(path)
+    ds = res.root.dataset()
+    t = ds["time"].values / 60
+    kinds = list(dict.fromkeys(ds["kind"].values.tolist()))
+    nseg = len(res.segments)
+    with style():
+        fig = plt.figure(figsize=(4.2 * max(nseg, 2) + 1, 17))
+        gs = fig.add_gridspec(8, nseg, height_ratios=[1, 1, 1, 1, 1.2, 1.2, 1, 1], hspace=0.55)
+        top = [fig.add_subplot(gs[i, :]) for i in range(5)]
+        for a in top[1:]:
+            a.sharex(top[0])
+        ax = top[0]
+        ax.plot(t, ds["pressure"].values.max(0), color=PALETTE["black"])
+        ax.set_ylabel("pressure\n(mmHg)")
+        if title:
+            ax.set_title(title)
+        for seg in res.segments:
+            for a in top:
+                a.axvspan(
+                    seg.start / 60e3,
+                    (seg.start + seg.duration) / 60e3,
+                    color=PALETTE["yellow"],
+                    alpha=0.35,
+                    lw=0,
+                )
+            ax.text(
+                (seg.start + 0.5 * seg.duration) / 60e3,
+                1.02,
+                seg.name,
+                transform=ax.get_xaxis_transform(),
+                ha="center",
+                va="bottom",
+                fontsize=9,
+            )
+        for kind in kinds:
+            sel = ds["kind"].values == kind
+            c = KIND_COLOUR.get(kind, PALETTE["purple"])
+            top[1].plot(t, ds["flow"].values[sel].mean(0), color=c, label=f"{kind}: flow")
+            top[2].plot(
+                t, ds["ko_film"].values[sel].mean(0), color=c, label=f"{kind}: [K] under myelin"
+            )
+            top[3].plot(t, ds["nai"].values[sel].mean(0), color=c, label=kind)
+        o2 = top[1].twinx()
+        o2.spines["right"].set_visible(True)
+        o2.plot(t, ds["o2"].values.mean(0), color=PALETTE["green"], ls="--")
+        o2.set_ylabel("O2 (mg/L)", color=PALETTE["green"])
+        top[1].set_ylabel("blood flow\n(rel.)")
+        top[2].set_ylabel("[K]o (mM)")
+        top[3].set_ylabel("[Na]i (mM)")
+        top[3].legend(frameon=False, ncol=2)
+        ev_t = ds["event_time"].values / 60
+        ev_a = ds["event_axon"].values
+        kind_of = ds["kind"].values
+        for kind in kinds:
+            m = kind_of[ev_a] == kind if ev_a.size else np.zeros(0, bool)
+            top[4].plot(
+                ev_t[m],
+                ev_a[m],
+                "|",
+                ms=4,
+                color=KIND_COLOUR.get(kind, PALETTE["purple"]),
+                label=kind,
+            )
+        top[4].set_ylim(-0.5, ds.sizes["axon"] - 0.5)
+        top[4].set_ylabel("ectopic spikes\n(axon)")
+        top[4].set_xlabel("time (min)")
+        for j, (seg, sp) in enumerate(zip(res.segments, res.spinal, strict=True)):
+            a1 = fig.add_subplot(gs[5, j])
+            a2 = fig.add_subplot(gs[6, j], sharex=a1)
+            a3 = fig.add_subplot(gs[7, j], sharex=a1)
+            a1.plot(sp.mn_time / 1e3, sp.mn_unit, "|", ms=2, color=PALETTE["black"])
+            a1.set_ylim(-1, sp.n_units)
+            a1.set_title(seg.name, fontsize=11)
+            a2.plot(sp.t / 1e3, 100 * sp.force_fraction, color=PALETTE["blue"])
+            c = sp.cramp
+            if c.detected:
+                a2.axvspan(
+                    c.onset / 1e3,
+                    (c.onset + c.duration) / 1e3,
+                    color=PALETTE["vermillion"],
+                    alpha=0.25,
+                    lw=0,
+                    label="cramp",
+                )
+                a2.legend(frameon=False)
+            a3.plot(sp.emg_t / 1e3, sp.emg, color=PALETTE["purple"], lw=0.4)
+            a3.set_xlabel("time in segment (s)")
+            if j == 0:
+                a1.set_ylabel("motor unit")
+                a2.set_ylabel("force (% max)")
+                a3.set_ylabel("EMG (mV)")
+        save(fig, path)
+    return path

@@ -1,0 +1,228 @@
+"""The whole chain: compressed root -> ectopic spikes -> spinal cord -> muscle -> cramp.
+
+:func:`simulate_chain` runs the root stage (:mod:`neurosim.simulate.root`) over the whole
+protocol (minutes to hours), then the spinal cord and muscle (:mod:`neurosim.simulate.
+spinal`, Brian2) over chosen *segments* of it (e.g. the last minute of each posture),
+fed with the ectopic spikes the root produced in that segment:
+
+- ectopic events of motor axons that reach the cord reset/collide at the soma, those that
+  reach the muscle fire the unit's fibres (both ends, issue text);
+- ectopic events of sensory axons that reach the cord enter as Ia afferent spikes
+  (monosynaptic excitation of the pool).
+
+The root simulates a sample of axons, each standing for its share of the root: motor axon
+``i`` of ``n`` for the motor units ``j`` with ``j mod n == i`` (spread over the
+recruitment order), sensory axon ``i`` for the Ia afferents ``j`` with ``j mod n == i``.
+Each represented fibre receives the sample axon's train shifted by its own random phase
+(uniform over the segment, wrapped; seeded): the same rate and pattern, not synchronised
+(axons of one root at one lesion fire alike but not in lockstep).
+
+The multi-rate root stage observes firing only inside its fast windows; a window's spikes
+stand for its whole slow step. The spinal stage needs continuous trains, so each window's
+spike pattern is repeated over its step (:func:`continuous_events`): the rate and the
+interspike pattern are those seen in the window.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from neurosim.ectopic import Direction
+from neurosim.validate import check_positive
+
+__all__ = ["Segment", "ChainResult", "continuous_events", "segment_input", "simulate_chain"]
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A stretch of the protocol on which the spinal stage runs: ``start`` and
+    ``duration`` in ms, a ``name`` (e.g. the posture)."""
+
+    name: str
+    start: float
+    duration: float
+
+    def __post_init__(self) -> None:
+        if self.start < 0 or not np.isfinite(self.start):
+            raise ValueError(f"segment {self.name!r}: start = {self.start} ms must be >= 0")
+        check_positive(f"segment {self.name!r} duration", self.duration, "ms")
+
+
+def continuous_events(group, t0: float, t1: float) -> dict:
+    """Ectopic events of one root group on [t0, t1) as continuous trains: each fast
+    window's events repeated every window length over the slow step it stands for.
+
+    Returns arrays ``member``, ``time`` (ms), ``cord`` and ``muscle`` (bool: reaches that
+    end).
+    """
+    ev = group.events
+    w = group.ionic.windows  # (W, 3): start, length, step
+    sel = ev.ectopic
+    mem, t = ev.member[sel], ev.time[sel]
+    cord, musc = ev.reaches_cord[sel], ev.reaches_muscle[sel]
+    if not t.size:
+        return _empty()
+    k = np.searchsorted(w[:, 0], t, side="right") - 1
+    out = {"member": [], "time": [], "cord": [], "muscle": []}
+    for wi in np.unique(k):
+        s, length, step = w[wi]
+        if s + step <= t0 or s >= t1:
+            continue
+        m = k == wi
+        reps = max(1, int(np.floor(step / length + 1e-9)))
+        shifts = np.arange(reps) * length
+        tt = (t[m][None, :] + shifts[:, None]).ravel()
+        keep = (tt >= t0) & (tt < t1)
+        out["time"].append(tt[keep])
+        out["member"].append(np.tile(mem[m], reps)[keep])
+        out["cord"].append(np.tile(cord[m], reps)[keep])
+        out["muscle"].append(np.tile(musc[m], reps)[keep])
+    if not out["time"]:
+        return _empty()
+    res = {key: np.concatenate(v) for key, v in out.items()}
+    order = np.argsort(res["time"], kind="stable")
+    return {key: v[order] for key, v in res.items()}
+
+
+def _empty() -> dict:
+    return {
+        "member": np.zeros(0, dtype=int),
+        "time": np.zeros(0),
+        "cord": np.zeros(0, dtype=bool),
+        "muscle": np.zeros(0, dtype=bool),
+    }
+
+
+def segment_input(root, segment: Segment, n_units: int, n_ia: int, seed: int = 0):
+    """The :class:`~neurosim.simulate.spinal.EctopicSpikes` of one segment (times from
+    the segment start), each sample axon's train copied to the fibres it stands for."""
+    from neurosim.simulate.spinal import EctopicSpikes
+
+    rng = np.random.default_rng(seed)
+    t0, t1 = segment.start, segment.start + segment.duration
+    T = segment.duration
+    fibre, index, time, direction = [], [], [], []
+    for g in root.groups:
+        if g.kind not in ("motor", "sensory"):
+            continue
+        n_fibres = n_units if g.kind == "motor" else n_ia
+        if n_fibres == 0:
+            continue
+        ev = continuous_events(g, t0, t1)
+        n = len(g.grade)
+        both = ev["cord"] & ev["muscle"]
+        d_all = np.where(both, 3, np.where(ev["cord"], 1, np.where(ev["muscle"], 2, 0)))
+        if g.kind == "sensory":
+            d_all = np.where(ev["cord"], d_all, 0)  # sensory spikes count at the cord only
+        for j in range(n_fibres):
+            m = (ev["member"] == j % n) & (d_all > 0)
+            if not m.any():
+                rng.uniform()  # keep the stream aligned whatever fires
+                continue
+            shift = rng.uniform(0.0, T)
+            tt = np.mod(ev["time"][m] - t0 + shift, T)
+            order = np.argsort(tt, kind="stable")
+            fibre += ["motor" if g.kind == "motor" else "ia"] * int(m.sum())
+            index += [j] * int(m.sum())
+            time += tt[order].tolist()
+            direction += [_DIRS[int(x)] for x in d_all[m][order]]
+    return EctopicSpikes(tuple(fibre), tuple(index), tuple(time), tuple(direction))
+
+
+_DIRS = {1: Direction.PROXIMAL, 2: Direction.DISTAL, 3: Direction.BOTH}
+
+
+@dataclass
+class ChainResult:
+    """The root stage and one spinal/muscle run per segment."""
+
+    root: object
+    segments: list
+    spinal: list
+    meta: dict = field(default_factory=dict)
+
+    def verdicts(self) -> list[dict]:
+        """Per segment: cramp or not, onset (s from the segment start), duration (s),
+        peak force fraction, discharge rate, ectopic input counts."""
+        out = []
+        for seg, sp, n_in in zip(self.segments, self.spinal, self.meta["inputs"], strict=True):
+            c = sp.cramp
+            out.append(
+                {
+                    "segment": seg.name,
+                    "start_min": seg.start / 60e3,
+                    "duration_s": seg.duration / 1e3,
+                    "ectopic_inputs": n_in,
+                    "cramp": bool(c.detected),
+                    "onset_s": (c.onset / 1e3) if c.detected else None,
+                    "cramp_duration_s": (c.duration / 1e3) if c.detected else 0.0,
+                    "peak_force_fraction": float(np.max(sp.force_fraction))
+                    if sp.force_fraction.size
+                    else 0.0,
+                    "rate_mean_hz": float(c.rate_mean) if c.detected else None,
+                    "isi_cv": float(c.isi_cv_mean) if c.detected else None,
+                }
+            )
+        return out
+
+
+def simulate_chain(
+    compression,
+    groups,
+    duration: float,
+    segments: list[Segment],
+    *,
+    spinal=None,
+    muscle=None,
+    root_kwargs: dict | None = None,
+    seed: int = 0,
+    criteria=None,
+) -> ChainResult:
+    """Run the chain: the root stage over ``duration`` ms, then the spinal cord and
+    muscle over each segment with the ectopic spikes of that segment.
+
+    Parameters
+    ----------
+    compression, groups
+        As :func:`neurosim.simulate.root.simulate_root`.
+    duration : float
+        Protocol length (ms).
+    segments : list of Segment
+        Where the spinal stage runs (each must lie inside the protocol).
+    spinal, muscle : SpinalModel, MuscleModel, optional
+        Default: :func:`neurosim.simulate.spinal.default_models`.
+    root_kwargs : dict
+        Keywords of :func:`simulate_root` (``ions``, ``dt``, ``window``, ...).
+    seed : int
+    criteria : CrampCriteria, optional
+    """
+    from neurosim.simulate.root import simulate_root
+    from neurosim.simulate.spinal import default_models, simulate_spinal
+
+    if not segments:
+        raise ValueError("`segments` must name at least one stretch for the spinal stage")
+    for s in segments:
+        if s.start + s.duration > duration * (1 + 1e-12):
+            raise ValueError(
+                f"segment {s.name!r} ends at {(s.start + s.duration) / 60e3:g} min, after the "
+                f"protocol ({duration / 60e3:g} min)"
+            )
+    if spinal is None or muscle is None:
+        ds, dm = default_models()
+        spinal = spinal or ds
+        muscle = muscle or dm
+    root = simulate_root(compression, groups, duration, seed=seed, **(root_kwargs or {}))
+    n_units = int(spinal["pool"]["n_units"])
+    n_ia = int(spinal["spindle"]["n_afferents"])
+    runs, inputs = [], []
+    for i, seg in enumerate(segments):
+        ect = segment_input(root, seg, n_units, n_ia, seed=seed + 1000 + i)
+        inputs.append(len(ect.time))
+        runs.append(
+            simulate_spinal(
+                spinal, muscle, seg.duration, ectopic=ect, seed=seed + i, criteria=criteria
+            )
+        )
+    return ChainResult(root=root, segments=list(segments), spinal=runs, meta={"inputs": inputs})
