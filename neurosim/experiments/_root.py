@@ -19,6 +19,8 @@ Tables::
     dt = "25 us"
     window = "20 ms"
     slow_dt = "5 s"
+    firing_step = "1 s"      # longest slow step while axons fire (steps still obey the
+                             # concentration tolerance)
     track_every = "1 min"    # threshold tracking ("0 s": none)
     sample = "10 s"          # time grid of the saved result
     seed = 1
@@ -41,6 +43,9 @@ RUN_FIELDS = {
     "dt": Field("time", default=0.025, **_POS, hi=0.1, doc="fine time step"),
     "window": Field("time", default=20.0, **_POS, doc="fast window of the multi-rate scheme"),
     "slow_dt": Field("time", default=5000.0, **_POS, doc="longest slow step"),
+    "firing_step": Field(
+        "time", default=1000.0, **_POS, doc="longest slow step after a window with spikes"
+    ),
     "track_every": Field("time", default=60_000.0, lo=0.0, doc="threshold tracking interval"),
     "sample": Field("time", default=10_000.0, **_POS, doc="time grid of the saved result"),
     "seed": Field("int", default=0, lo=0, hi=2**32 - 1, doc="seed of the pressure grades"),
@@ -108,6 +113,7 @@ def root_kwargs(run: dict) -> dict:
         "dt": run["dt"],
         "window": run["window"],
         "slow_dt": run["slow_dt"],
+        "firing_step": min(run["firing_step"], run["slow_dt"]),
         "track_every": run["track_every"] or None,
         "sample": run["sample"],
         "seed": run["seed"],

@@ -110,3 +110,28 @@ def plot(res, path, title: str = "") -> Path:
                 a3.set_ylabel("EMG (mV)")
         save(fig, path)
     return path
+
+
+def _experiment(name: str) -> Path:
+    """An experiment file of the repository (figures are regenerated from a checkout)."""
+    p = Path(__file__).resolve().parents[2] / "experiments" / f"{name}.toml"
+    if not p.is_file():
+        raise FileNotFoundError(f"{p}: the gallery figures need the repository's experiments/")
+    return p
+
+
+def _register() -> None:
+    from neurosim.figures.gallery import figure
+
+    @figure("chain", "the whole chain, stenosis: standing in extension against flexion")
+    def chain_figure(out_dir: Path, data_dir: Path) -> Path:
+        import shutil
+
+        from neurosim.experiments import run_experiment
+
+        rep = run_experiment(_experiment("stenosis_standing_vs_flexion"), data_dir)
+        png = next(f for f in rep.files if f.suffix == ".png")
+        return Path(shutil.copy(png, out_dir / "chain.png"))
+
+
+_register()

@@ -32,6 +32,7 @@ __all__ = ["FIGURES", "figure", "get_figure", "list_figures", "make_figure", "Fi
 #: figure name -> module that registers it (imported lazily)
 FIGURES: dict[str, str] = {
     "travelling_ap": "neurosim.figures.travelling_ap",
+    "chain": "neurosim.figures.chain",
 }
 
 FigureFn = Callable[[Path, Path], "Path | list[Path]"]

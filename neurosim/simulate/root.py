@@ -314,6 +314,7 @@ def simulate_root(
     dt: float = 0.025,
     window: float = 20.0,
     slow_dt: float = 5000.0,
+    firing_step: float | None = None,
     track_every: float | None = 60_000.0,
     track_dt: float = 0.005,
     sample: float = 5000.0,
@@ -333,8 +334,9 @@ def simulate_root(
         Protocol length (ms).
     ions : dict, optional
         ``[ions]`` keys overriding the compression file's (quantity strings).
-    dt, window, slow_dt : float
-        Fine step, fast window and longest slow step (ms): see :class:`IonicSimulation`.
+    dt, window, slow_dt, firing_step : float
+        Fine step, fast window, longest slow step and longest slow step while firing
+        (ms): see :class:`IonicSimulation`.
     track_every : float or None
         Threshold-tracking interval (ms); None: no tracking.
     track_dt : float
@@ -385,6 +387,7 @@ def simulate_root(
             dt=dt,
             window=window,
             slow_dt=slow_dt,
+            firing_step=firing_step,
             drivers=[driver],
             threads=threads,
             trace_sites=None,

@@ -1,0 +1,132 @@
+"""The whole chain: window tiling of root spikes, the sample-to-population mapping, the
+scenario experiment (accelerated), bad input."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from neurosim.ectopic import Direction
+from neurosim.experiments import run_experiment
+from neurosim.simulate.chain import Segment, continuous_events, segment_input
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _group(kind, n, times, members, windows, cord=True, muscle=True):
+    t = np.asarray(times, float)
+    ev = SimpleNamespace(
+        ectopic=np.ones(t.size, bool),
+        member=np.asarray(members, int),
+        time=t,
+        reaches_cord=np.full(t.size, cord),
+        reaches_muscle=np.full(t.size, muscle),
+    )
+    return SimpleNamespace(
+        kind=kind, grade=np.ones(n), events=ev, ionic=SimpleNamespace(windows=np.asarray(windows))
+    )
+
+
+def test_window_spikes_stand_for_their_step():
+    # one 10 ms window at t = 100 standing for a 40 ms step: its 2 spikes repeat 4 times
+    g = _group("sensory", 1, [101.0, 105.0], [0, 0], [[100.0, 10.0, 40.0]])
+    ev = continuous_events(g, 0.0, 1000.0)
+    np.testing.assert_allclose(ev["time"], [101, 105, 111, 115, 121, 125, 131, 135])
+    assert continuous_events(g, 120.0, 130.0)["time"].tolist() == [121.0, 125.0]
+    assert continuous_events(g, 200.0, 300.0)["time"].size == 0
+
+
+def test_each_sample_axon_stands_for_its_share_of_the_pool():
+    windows = [[0.0, 10.0, 10.0]]
+    sens = _group("sensory", 2, [1.0, 2.0], [0, 1], windows, muscle=False)
+    mot = _group("motor", 2, [3.0], [1], windows, cord=False)
+    root = SimpleNamespace(groups=[mot, sens])
+    ect = segment_input(root, Segment("s", 0.0, 10.0), n_units=6, n_ia=4, seed=1)
+    fib = np.array(ect.fibre)
+    idx = np.array(ect.index)
+    # Ia afferents 0..3 each get one copy of their sample axon's spike
+    assert sorted(idx[fib == "ia"].tolist()) == [0, 1, 2, 3]
+    # motor axon 1 stands for units 1, 3, 5; its spike runs to the muscle only
+    assert sorted(idx[fib == "motor"].tolist()) == [1, 3, 5]
+    assert all(d == "to_periphery" for d, f in zip(ect.direction, fib, strict=True) if f == "motor")
+    t = np.array(ect.time)
+    assert np.all((t >= 0) & (t < 10.0))
+    again = segment_input(root, Segment("s", 0.0, 10.0), n_units=6, n_ia=4, seed=1)
+    assert again.time == ect.time, "seeded"
+    assert Direction.BOTH  # the enum the mapping uses exists
+
+
+def test_bad_segments():
+    with pytest.raises(ValueError, match="start"):
+        Segment("x", -1.0, 10.0)
+    with pytest.raises(ValueError, match="duration"):
+        Segment("x", 0.0, 0.0)
+
+
+SCENARIO = f"""
+[experiment]
+kind = "scenario"
+[compression]
+file = "{ROOT}/models/compression/stenosis_single.toml"
+[compression.set]
+"lesion.level" = [{{ node = 10, length = "10 mm" }}]
+"schedule.phase" = [{{ posture = "lying", duration = "4 s" }}, {{ posture = "extension", duration = "8 s" }}, {{ posture = "flexion" }}]
+[[axons]]
+kind = "motor"
+model = "{ROOT}/models/axon/human_motor.toml"
+n = 2
+[[axons]]
+kind = "sensory"
+model = "{ROOT}/models/axon/human_sensory.toml"
+n = 2
+[run]
+duration = "16 s"
+nodes = 21
+window = "10 ms"
+slow_dt = "500 ms"
+track_every = "0 s"
+sample = "1 s"
+[ions]
+o2_exchange = "2 1/s"
+o2_baseline = "27 mg/L"
+[spinal]
+model = "{ROOT}/models/spinal/motoneuron_pool.toml"
+muscle = "{ROOT}/models/muscle/fuglevand_1993.toml"
+[[segments]]
+name = "lying"
+start = "1 s"
+duration = "3 s"
+[[segments]]
+name = "extension"
+start = "9 s"
+duration = "3 s"
+"""
+
+
+@pytest.mark.slow
+def test_accelerated_stenosis_cramps_in_extension_only(tmp_path):
+    """O2 exchange accelerated ~130x so that seconds stand for minutes: the chronic
+    lesion fires in extension (no flow) and the Ia barrage makes the pool cramp; lying
+    gives no ectopic input and no cramp."""
+    p = tmp_path / "chain.toml"
+    p.write_text(SCENARIO)
+    rep = run_experiment(p, tmp_path / "out")
+    v = {x["segment"]: x for x in rep.metrics["verdicts"]}
+    assert v["lying"]["ectopic_inputs"] == 0 and not v["lying"]["cramp"]
+    assert v["extension"]["ectopic_inputs"] > 1000
+    assert v["extension"]["cramp"], v["extension"]
+    assert (tmp_path / "out" / "chain" / "chain.png").stat().st_size > 50_000
+
+
+def test_scenario_bad_input(tmp_path):
+    p = tmp_path / "bad.toml"
+    p.write_text(SCENARIO.split("[[segments]]")[0])
+    with pytest.raises(ValueError, match="segments"):
+        run_experiment(p, tmp_path / "out")
+    late = SCENARIO.replace('start = "9 s"', 'start = "15 s"')
+    p.write_text(late)
+    with pytest.raises(ValueError, match="after the protocol"):
+        run_experiment(p, tmp_path / "out")
