@@ -17,7 +17,9 @@ def test_help_lists_every_command():
 def test_list(capsys):
     assert main(["figure", "--list"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("travelling_ap") and "membrane potential" in out
+    names = [line.split()[0] for line in out.splitlines() if line.strip()]
+    assert names == sorted(names) and "travelling_ap" in names and "chain" in names
+    assert "membrane potential" in out
     assert set(gallery.list_figures()) >= set(gallery.FIGURES)
 
 
