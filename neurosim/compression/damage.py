@@ -42,8 +42,9 @@ part of the node, as in models of paranodal retraction as node lengthening (Babb
 Shi 2013, PLoS One 8:e67767):
 
 * node capacitance rises by the exposed axolemma (``cm`` x area, inner diameter) and
-  its leak by ``exposed_leak`` x area; Na channels at ``exposed_nav`` x the nodal
-  density come with it in a chronic lesion (none in an acute one);
+  its leak by ``exposed_leak`` x area; transient (persistent) Na channels at
+  ``exposed_nav`` (``exposed_nap``) x the nodal density come with it in a chronic lesion
+  (none in an acute one);
 * the MYSA and FLUT compartments lose the exposed part of their axolemma (capacitance
   and conductances x ``1 - f``); channels of the exposed part that the node also carries
   (the juxtaparanodal fast K of the human models, ``human_kf``) move to the node's
@@ -95,12 +96,14 @@ class DamageLaw:
         Damage ``D`` at the start of a run, in [0, 1]: a chronically compressed root
         (years of stenosis) starts with retracted paranodes at its lesion edges.
     exposed_nav : float
-        Na channel density of the exposed axolemma relative to the node's own (fast and
-        persistent Na alike), >= 0. 0 for an acute retraction (no channels come with the
+        Transient Na channel density of the exposed axolemma relative to the node's
+        own, >= 0. 0 for an acute retraction (no channels come with the
         bared membrane); > 0 for chronic lesions, whose bared axolemma acquires Na
         channels (Nav redistribution after demyelination: England et al. 1990, PNAS
         87:4049; Craner et al. 2004, PNAS 101:8168), the substrate of ectopic firing
         (Kapoor, Li & Smith 1997; Coggan et al. 2010).
+    exposed_nap : float
+        Persistent Na density of the exposed axolemma relative to the node's own, >= 0.
     """
 
     threshold: float = 50.0
@@ -115,6 +118,7 @@ class DamageLaw:
     widening: float = 10.0
     initial: float = 0.0
     exposed_nav: float = 0.0
+    exposed_nap: float = 0.0
 
     def __post_init__(self) -> None:
         check_range("damage.threshold", self.threshold, 0.0, unit="mmHg")
@@ -130,6 +134,7 @@ class DamageLaw:
         check_range("damage.widening", self.widening, 1.0)
         check_range("damage.initial", self.initial, 0.0, 1.0, unit="")
         check_range("damage.exposed_nav", self.exposed_nav, 0.0, unit="")
+        check_range("damage.exposed_nap", self.exposed_nap, 0.0, unit="")
 
     def onset_factor(self, speed) -> np.ndarray:
         """Rate multiplier for an onset of ``speed`` mmHg/s (1 at 0, ``onset_gain`` at inf)."""
@@ -210,6 +215,8 @@ class MyelinDamage:
                 node_sites = sites_at.get(nc, [])
                 node_leak = [s for s in node_sites if is_leak[s]]
                 node_na = [s for s in node_sites if k.currents[site_cur[s]][3] == "na"]
+                node_nap = [s for s in node_na if "nap" in k.currents[site_cur[s]][2]]
+                node_na = [s for s in node_na if s not in node_nap]
                 if not node_leak:
                     raise ValueError(f"node[{i}] has no leak current for the exposed membrane")
                 node_key = {
@@ -236,6 +243,7 @@ class MyelinDamage:
                         "node_comp": nc,
                         "node_leak": np.array(node_leak, dtype=np.int64),
                         "node_na": np.array(node_na, dtype=np.int64),
+                        "node_nap": np.array(node_nap, dtype=np.int64),
                         "mysa": para[0],
                         "flut": para[1],
                         "mysa_name": f"mysa[{j}]",
@@ -264,6 +272,7 @@ class MyelinDamage:
         for en in self.entries:
             sites.update(int(x) for x in en["node_leak"])
             sites.update(int(x) for x in en["node_na"])
+            sites.update(int(x) for x in en["node_nap"])
             for _comp, leak_s, moved in (en["mysa"], en["flut"]):
                 sites.update(int(x) for x in leak_s)
                 for a, b in moved:
@@ -323,11 +332,15 @@ class MyelinDamage:
             k.gbar[:, en["node_leak"]] += (
                 self.law.exposed_leak * area * 1e-2 / len(en["node_leak"])
             )[:, None]
-            if self.law.exposed_nav > 0 and en["node_na"].size:
-                # Na channels on the bared axolemma at a fraction of the nodal density
-                node_area = np.pi * geo.node_diameter * geo.node_length
-                gain = self.law.exposed_nav * area / node_area
-                k.gbar[:, en["node_na"]] += gain[:, None] * self.gbar0[:, en["node_na"]]
+            node_area = np.pi * geo.node_diameter * geo.node_length
+            for sites_na, rel in (
+                (en["node_na"], self.law.exposed_nav),
+                (en["node_nap"], self.law.exposed_nap),
+            ):
+                if rel > 0 and sites_na.size:
+                    # Na channels on the bared axolemma at a fraction of the nodal density
+                    gain = rel * area / node_area
+                    k.gbar[:, sites_na] += gain[:, None] * self.gbar0[:, sites_na]
             for (comp, leak_s, moved), f in ((en["mysa"], f_m), (en["flut"], f_f)):
                 keep = 1.0 - f
                 k.cap[:, comp] *= keep

@@ -167,7 +167,12 @@ DAMAGE_FIELDS = {
     "exposed_leak": Field("conductance_density", default=0.001, **_NONNEG, doc="bare leak"),
     "widening": Field("float", default=10.0, lo=1.0, doc="periaxonal widening"),
     "initial": Field("float", default=0.0, lo=0.0, hi=1.0, doc="damage at the start (chronic)"),
-    "exposed_nav": Field("float", default=0.0, lo=0.0, doc="Na density of bared axolemma / node's"),
+    "exposed_nav": Field(
+        "float", default=0.0, lo=0.0, doc="transient Na of bared axolemma / node's"
+    ),
+    "exposed_nap": Field(
+        "float", default=0.0, lo=0.0, doc="persistent Na of bared axolemma / node's"
+    ),
 }
 
 #: pressure-rate units (no such dimension in neurosim.units): factor to mmHg/s
@@ -368,6 +373,7 @@ def _damage(cfg: dict) -> DamageLaw | None:
         widening=d["widening"],
         initial=d["initial"],
         exposed_nav=d["exposed_nav"],
+        exposed_nap=d["exposed_nap"],
     )
 
 
