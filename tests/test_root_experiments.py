@@ -128,11 +128,15 @@ def test_pressure_duration_grid_small(tmp_path):
     assert dict(gds.sizes) == {"kind": 2, "pressure": 2, "duration": 2}
     assert (tmp_path / "out" / "exp" / "pressure_duration_grid.png").stat().st_size > 10_000
     # 10 mmHg (below every breakpoint) leaves conduction as it was; 200 mmHg stops the
-    # flow and, with O2 gone in seconds here, slows or blocks conduction
+    # flow and, with O2 gone in seconds here, changes conduction by depolarising the
+    # segment: faster at first in motor axons (measured -4 to -6%), blocked in sensory
+    # axons (whose chronic lesion fires ectopically)
     low = gds["slowing"].sel(pressure=10.0).values
-    assert np.all(np.abs(low) < 1.0), low
+    assert np.all(np.abs(low) < 0.5), low
+    assert np.all(gds["conducting"].sel(pressure=10.0).values == 1)
     high = gds.sel(pressure=200.0)
-    assert np.all((high["conducting"].values < 1) | (high["slowing"].values > np.abs(low))), high
+    changed = (high["conducting"].values < 1) | (np.abs(high["slowing"].values) > 2.0)
+    assert np.all(changed), high
     assert rep.metrics["pressures_mmHg"] == [10.0, 200.0]
 
 
