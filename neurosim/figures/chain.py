@@ -6,11 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-
 from neurosim.figures import PALETTE, save, style
-
-KIND_COLOUR = {"motor": PALETTE["blue"], "sensory": PALETTE["vermillion"]}
+from neurosim.figures._root import ectopic_raster, kind_colour
 
 
 def plot(res, path, title: str = "") -> Path:
@@ -53,7 +50,7 @@ def plot(res, path, title: str = "") -> Path:
             )
         for kind in kinds:
             sel = ds["kind"].values == kind
-            c = KIND_COLOUR.get(kind, PALETTE["purple"])
+            c = kind_colour(kind)
             top[1].plot(t, ds["flow"].values[sel].mean(0), color=c, label=f"{kind}: flow")
             top[2].plot(
                 t, ds["ko_film"].values[sel].mean(0), color=c, label=f"{kind}: [K] under myelin"
@@ -67,21 +64,7 @@ def plot(res, path, title: str = "") -> Path:
         top[2].set_ylabel("[K]o (mM)")
         top[3].set_ylabel("[Na]i (mM)")
         top[3].legend(frameon=False, ncol=2)
-        ev_t = ds["event_time"].values / 60
-        ev_a = ds["event_axon"].values
-        kind_of = ds["kind"].values
-        for kind in kinds:
-            m = kind_of[ev_a] == kind if ev_a.size else np.zeros(0, bool)
-            top[4].plot(
-                ev_t[m],
-                ev_a[m],
-                "|",
-                ms=4,
-                color=KIND_COLOUR.get(kind, PALETTE["purple"]),
-                label=kind,
-            )
-        top[4].set_ylim(-0.5, ds.sizes["axon"] - 0.5)
-        top[4].set_ylabel("ectopic spikes\n(axon)")
+        ectopic_raster(top[4], ds, "ectopic spikes\n(axon)")
         top[4].set_xlabel("time (min)")
         for j, (seg, sp) in enumerate(zip(res.segments, res.spinal, strict=True)):
             a1 = fig.add_subplot(gs[5, j])

@@ -8,8 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from neurosim.figures import PALETTE, save, style
-
-KIND_COLOUR = {"motor": PALETTE["blue"], "sensory": PALETTE["vermillion"]}
+from neurosim.figures._root import ectopic_raster, kind_colour
 
 
 def _shade(ax, ds) -> None:
@@ -40,7 +39,7 @@ def plot(ds, path) -> Path:
         ax.set_title("Cuff ischaemia and release")
         for kind in kinds:
             sel = ds["kind"].values == kind
-            c = KIND_COLOUR.get(kind, PALETTE["purple"])
+            c = kind_colour(kind)
             axes[1].plot(
                 t, ds["ko_film"].values[sel].mean(0), color=c, label=f"{kind}, under myelin"
             )
@@ -63,21 +62,7 @@ def plot(ds, path) -> Path:
         axes[3].set_ylabel("threshold change (%)")
         axes[3].legend(frameon=False)
         ax = axes[4]
-        ev_t = ds["event_time"].values / 60
-        ev_a = ds["event_axon"].values
-        kind_of = ds["kind"].values
-        for kind in kinds:
-            m = kind_of[ev_a] == kind if ev_a.size else np.zeros(0, bool)
-            ax.plot(
-                ev_t[m],
-                ev_a[m],
-                "|",
-                ms=4,
-                color=KIND_COLOUR.get(kind, PALETTE["purple"]),
-                label=kind,
-            )
-        ax.set_ylim(-0.5, ds.sizes["axon"] - 0.5)
-        ax.set_ylabel("axon")
+        ectopic_raster(ax, ds, "axon")
         ax.set_xlabel("time (min)")
         ax.set_title("ectopic discharge", fontsize=11)
         for a in axes:

@@ -5,11 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-
 from neurosim.figures import PALETTE, save, style
-
-KIND_COLOUR = {"motor": PALETTE["blue"], "sensory": PALETTE["vermillion"]}
+from neurosim.figures._root import ectopic_raster, kind_colour
 
 
 def plot(ds, phases: list[dict], path, title: str = "") -> Path:
@@ -51,21 +48,14 @@ def plot(ds, phases: list[dict], path, title: str = "") -> Path:
             )
         for kind in kinds:
             sel = ds["kind"].values == kind
-            c = KIND_COLOUR.get(kind, PALETTE["purple"])
+            c = kind_colour(kind)
             axes[1].plot(t, ds["flow"].values[sel].mean(0), color=c, label=kind)
             axes[2].plot(t, ds["v"].values[sel].mean(0), color=c, label=kind)
         axes[1].set_ylabel("blood flow\n(rel. to normal)")
         axes[1].legend(frameon=False)
         axes[2].set_ylabel("lesion node\npotential (mV)")
         ax = axes[3]
-        ev_t = ds["event_time"].values / 60
-        ev_a = ds["event_axon"].values
-        kind_of = ds["kind"].values
-        for kind in kinds:
-            m = kind_of[ev_a] == kind if ev_a.size else np.zeros(0, bool)
-            ax.plot(ev_t[m], ev_a[m], "|", ms=4, color=KIND_COLOUR.get(kind, PALETTE["purple"]))
-        ax.set_ylim(-0.5, ds.sizes["axon"] - 0.5)
-        ax.set_ylabel("axon (ectopic\nevents)")
+        ectopic_raster(ax, ds, "axon (ectopic\nevents)")
         ax.set_xlabel("time (min)")
         if title:
             fig.suptitle(title, y=1.0)
