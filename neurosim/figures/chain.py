@@ -29,7 +29,7 @@ def plot(res, path, title: str = "") -> Path:
         ax.plot(t, ds["pressure"].values.max(0), color=PALETTE["black"])
         ax.set_ylabel("pressure\n(mmHg)")
         if title:
-            ax.set_title(title)
+            ax.set_title(title, pad=18)
         for seg in res.segments:
             for a in top:
                 a.axvspan(
