@@ -93,18 +93,8 @@ def _small_root(n=2, nodes=7):
 
 def test_root_stage_gives_a_labelled_dataset():
     cuff, groups = _small_root()
-    res = simulate_root(
-        cuff,
-        groups,
-        8000.0,
-        ions=FAST_O2,
-        window=5,
-        slow_dt=500,
-        track_every=4000.0,
-        sample=1000.0,
-        seed=3,
-    )
-    ds = res.dataset()
+    kw = dict(ions=FAST_O2, window=5, slow_dt=500, track_every=4000.0, sample=1000.0, seed=3)
+    ds = simulate_root(cuff, groups, 8000.0, **kw).dataset()
     assert ds.sizes["axon"] == 4 and list(ds["kind"].values) == ["motor"] * 2 + ["sensory"] * 2
     assert ds.sizes["time"] == 9 and ds.sizes["track_time"] == 3
     g = ds["grade"].values
@@ -119,17 +109,7 @@ def test_root_stage_gives_a_labelled_dataset():
     assert np.all(o2[:, 6] < o2[:, 0]) and np.all(o2[:, 8] > o2[:, 6])
     assert np.all(np.isfinite(ds["threshold"].values)) and np.all(ds["threshold"].values > 0)
     # same seed, same grades and results
-    again = simulate_root(
-        cuff,
-        groups,
-        8000.0,
-        ions=FAST_O2,
-        window=5,
-        slow_dt=500,
-        track_every=4000.0,
-        sample=1000.0,
-        seed=3,
-    ).dataset()
+    again = simulate_root(cuff, groups, 8000.0, **kw).dataset()
     np.testing.assert_array_equal(again["threshold"].values, ds["threshold"].values)
 
 

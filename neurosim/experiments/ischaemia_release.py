@@ -132,5 +132,4 @@ def run(cfg: dict, out: Path) -> ExperimentReport:
             f"{s['ectopic_rate_after_hz']:.2f} Hz/axon after release; peak threshold after "
             f"release {'-' if post is None else f'{post:+.0f}%'}"
         )
-    metrics = {k: v for k, v in summary.items()}
-    return ExperimentReport(name=name, lines=lines, metrics=metrics, files=files)
+    return ExperimentReport(name=name, lines=lines, metrics=summary, files=files)

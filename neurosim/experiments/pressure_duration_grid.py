@@ -129,8 +129,7 @@ def run(cfg: dict, out: Path) -> ExperimentReport:
         "schedule": {"kind": "constant", "pressure": f"{pmax} mmHg", "speed": grid["onset"]},
     }
     cfg["compression"] = comp
-    run_extra = {}
-    compression, groups, run_cfg = read_root(cfg, run_extra=run_extra)
+    compression, groups, run_cfg = read_root(cfg)
     R = grid["replicates"]
     grade = np.repeat(grid["pressures"] / pmax, R)
     laid = [AxonGroup(g.kind, g.model, grade.size) for g in groups]

@@ -29,7 +29,7 @@ import neurosim
 from neurosim import ectopic as ect
 from neurosim.excitability import state_threshold
 from neurosim.ions import read_ions
-from neurosim.simulate.ionic import IonicResult, IonicSimulation
+from neurosim.simulate.ionic import IonicResult, IonicSimulation, ion_pools
 from neurosim.validate import check_int, check_positive, check_range
 
 __all__ = ["AxonGroup", "RootResult", "simulate_root", "concat_ionic", "root_axon"]
@@ -381,6 +381,9 @@ def simulate_root(
                 )
         driver = compression.driver(grade=g_axons)
         model = group.model.model
+        # the lesion centre, from a preview binding of the lesion to this axon
+        site = _lesion_node(model, compression.driver().bind(model, ion_pools(model), 1))
+        stin = _film_site(model, site)
         isim = IonicSimulation(
             [model] * group.n,
             params,
@@ -390,14 +393,8 @@ def simulate_root(
             firing_step=firing_step,
             drivers=[driver],
             threads=threads,
-            trace_sites=None,
+            trace_sites=(site, stin),
         )
-        site = _lesion_node(model, driver)
-        stin = _film_site(model, site)
-        isim.trace_comp = np.array(
-            [model.morphology.compartment(site), model.morphology.compartment(stin)]
-        )
-        isim.trace_names = (site, stin)
         detect_far = _far_node(model, site)
         parts, track_t, thr, cond = [], [], [], []
         cond_sites = _conduction_sites(model)
