@@ -17,6 +17,7 @@ which matters for the ion layer's many short windows.
 from __future__ import annotations
 
 import os
+import types
 from functools import partial
 
 import numba
@@ -25,7 +26,29 @@ from numba import njit
 if "NUMBA_THREADING_LAYER" not in os.environ:
     numba.config.THREADING_LAYER = "workqueue"
 
-__all__ = ["kernel", "inline_kernel"]
+__all__ = ["kernel", "inline_kernel", "variant"]
 
 kernel = partial(njit, cache=True, error_model="numpy", fastmath={"contract"})
 inline_kernel = partial(kernel, inline="always")
+
+
+def variant(func, suffix: str):
+    """A copy of ``func`` under the name ``<name>_<suffix>``, to compile with other options.
+
+    numba's on-disk cache names an entry by the function's qualified name and line and
+    keys it by signature only, not by options: compiling one function both with
+    ``parallel=True`` and without would share one entry, and whichever compiled first
+    would be loaded for both (the parallel kernel then ran on one thread).
+    """
+    name = f"{func.__name__}_{suffix}"
+    copy = types.FunctionType(
+        func.__code__.replace(co_name=name, co_qualname=name),
+        func.__globals__,
+        name,
+        func.__defaults__,
+        func.__closure__,
+    )
+    copy.__qualname__ = name
+    copy.__doc__ = func.__doc__
+    copy.__module__ = func.__module__
+    return copy

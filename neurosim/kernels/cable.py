@@ -70,7 +70,7 @@ from __future__ import annotations
 import numpy as np
 from numba import prange
 
-from neurosim.kernels._jit import inline_kernel, kernel
+from neurosim.kernels._jit import inline_kernel, kernel, variant
 from neurosim.kernels.hines import solve_tree, solve_tree_2x2
 from neurosim.kernels.rates import rate, rate_row, vexp
 
@@ -436,7 +436,7 @@ def _integrate(
 
 
 #: the time loop, blocks of members spread over threads
-integrate = kernel(parallel=True)(_integrate)
+integrate = kernel(parallel=True)(variant(_integrate, "parallel"))
 #: the same loop in the calling thread: for batches of one block, where starting the
 #: thread pool would cost more than the work (the ion layer's short windows)
-integrate_serial = kernel(_integrate)
+integrate_serial = kernel(variant(_integrate, "serial"))
