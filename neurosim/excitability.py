@@ -594,7 +594,8 @@ def state_threshold(
         Which batch members to measure (default: all).
     duration, delay, rtol, n_candidates, amp_min, amp_max, window, spike_threshold,
     threads
-        As :func:`threshold`.
+        As :func:`threshold`; ``amp_min`` and ``amp_max`` may also give one bracket per
+        member.
     dt : float, optional
         Time step of the test runs (ms); default the simulation's own. A slow run may
         use a coarser step than a threshold measurement needs.
@@ -611,9 +612,20 @@ def state_threshold(
     )
     window = float(check_range("window", window, 0.0, 1e6, unit="ms", lo_open=True))
     duration, delay = _check_pulse(duration, delay, dt)
-    rtol, n_candidates, amp_min, amp_max = _check_search(rtol, n_candidates, amp_min, amp_max)
     site, detect = _site_str("site", site), _site_str("detect", detect)
     members = np.arange(sim.k.B) if members is None else np.asarray(members, dtype=np.int64)
+    if np.ndim(amp_min) or np.ndim(amp_max):
+        # one search bracket per member (e.g. around a previous threshold)
+        lo_a = np.broadcast_to(np.asarray(amp_min, dtype=float), members.shape)
+        hi_a = np.broadcast_to(np.asarray(amp_max, dtype=float), members.shape)
+        rtol, n_candidates, _, _ = _check_search(rtol, n_candidates, 0.01, 50.0)
+        check_range("amp_min", lo_a, 0.0, unit="nA", lo_open=True)
+        check_range("amp_max", hi_a, 0.0, 1e6, unit="nA", lo_open=True)
+        if np.any(hi_a <= lo_a):
+            raise ValueError("`amp_max` must exceed `amp_min` for every member")
+        amp_min, amp_max = lo_a.copy(), hi_a.copy()
+    else:
+        rtol, n_candidates, amp_min, amp_max = _check_search(rtol, n_candidates, amp_min, amp_max)
     runner = _StateRunner(
         sim, members, site, detect, delay, duration, window, dt, spike_threshold, threads
     )

@@ -209,10 +209,11 @@ _STIFF = 0.2
 
 
 def _pool_sum(values: np.ndarray, pool: np.ndarray, n_pools: int) -> np.ndarray:
-    """Sum (B, m) values into (B, n_pools) by the pool index of each column."""
-    out = np.zeros((values.shape[0], n_pools))
-    np.add.at(out, (slice(None), pool), values)
-    return out
+    """Sum (B, m) values into (B, n_pools) by the pool index of each column (in column
+    order, as ``np.add.at`` would, but an order of magnitude faster)."""
+    B = values.shape[0]
+    idx = (pool[None, :] + n_pools * np.arange(B)[:, None]).ravel()
+    return np.bincount(idx, weights=values.ravel(), minlength=B * n_pools).reshape(B, n_pools)
 
 
 @dataclass
@@ -643,10 +644,10 @@ class IonLayer:
             mem = (c_new - c) * self.vol_o + exchanged + (glia_rate - inflow) * h * self.vol_o
             membrane = np.where(group, mem, membrane)
             if group is child:
-                np.add.at(
-                    inflow,
-                    (slice(None), self.o_parent[child]),
+                inflow += _pool_sum(
                     exchanged[:, child] / (h * self.vol_o[:, self.o_parent[child]]),
+                    self.o_parent[child],
+                    inflow.shape[1],
                 )
             else:
                 key = "na_bath" if name == "nao" else "k_bath"

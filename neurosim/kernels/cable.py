@@ -438,5 +438,6 @@ def _integrate(
 #: the time loop, blocks of members spread over threads
 integrate = kernel(parallel=True)(variant(_integrate, "parallel"))
 #: the same loop in the calling thread: for batches of one block, where starting the
-#: thread pool would cost more than the work (the ion layer's short windows)
-integrate_serial = kernel(variant(_integrate, "serial"))
+#: thread pool would cost more than the work (the ion layer's short windows). It
+#: releases the GIL, so that independent simulations can run in threads side by side.
+integrate_serial = kernel(nogil=True)(variant(_integrate, "serial"))

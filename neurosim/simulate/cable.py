@@ -12,6 +12,9 @@ that change slow parameters between stretches of the fast electrical integration
 
 from __future__ import annotations
 
+import contextlib
+import threading
+
 import numba
 import numpy as np
 
@@ -23,6 +26,9 @@ from neurosim.simulate.result import CableResult
 from neurosim.validate import check_int
 
 __all__ = ["simulate_cable", "CableSimulation", "path_distance", "set_threads"]
+
+#: held while the parallel time loop runs (numba's workqueue layer is not re-entrant)
+_PARALLEL_LOCK = threading.Lock()
 
 # Resting state search: steps of _REST_DT (exact fixed point for any dt: backward Euler
 # and exponential Euler leave a true steady state unchanged), in chunks, until the
@@ -274,53 +280,56 @@ class CableSimulation:
         accumulate,
     ):
         k = self.k
-        loop = integrate if k.B > self.width else integrate_serial
-        loop(
-            t0,
-            dt,
-            step0,
-            n_steps,
-            theta,
-            self.width,
-            k.parent,
-            k.cap,
-            k.gax,
-            k.capx,
-            k.gxg,
-            k.gxa,
-            k.cur_ptr,
-            k.site_comp,
-            k.gbar,
-            k.erev,
-            k.cur_gate_ptr,
-            k.cur_gate,
-            k.cur_gate_pow,
-            k.gate_cur,
-            k.gate_base,
-            k.gate_mode,
-            k.gate_form,
-            k.gate_par,
-            k.phi,
-            self.gstate,
-            self.v,
-            self.vx,
-            self.i_extra,
-            stim_comp,
-            stim_on,
-            stim_off,
-            stim_amp,
-            rec_comp,
-            rec_every,
-            rec_out,
-            det_comp,
-            self.protocol.threshold,
-            spk_t,
-            spk_peak,
-            spk_n,
-            accumulate,
-            self.q_acc,
-            self.g_acc,
-        )
+        parallel = k.B > self.width and self.threads > 1
+        loop = integrate if parallel else integrate_serial
+        # numba's workqueue thread pool must not be entered from two threads at once
+        with _PARALLEL_LOCK if parallel else contextlib.nullcontext():
+            loop(
+                t0,
+                dt,
+                step0,
+                n_steps,
+                theta,
+                self.width,
+                k.parent,
+                k.cap,
+                k.gax,
+                k.capx,
+                k.gxg,
+                k.gxa,
+                k.cur_ptr,
+                k.site_comp,
+                k.gbar,
+                k.erev,
+                k.cur_gate_ptr,
+                k.cur_gate,
+                k.cur_gate_pow,
+                k.gate_cur,
+                k.gate_base,
+                k.gate_mode,
+                k.gate_form,
+                k.gate_par,
+                k.phi,
+                self.gstate,
+                self.v,
+                self.vx,
+                self.i_extra,
+                stim_comp,
+                stim_on,
+                stim_off,
+                stim_amp,
+                rec_comp,
+                rec_every,
+                rec_out,
+                det_comp,
+                self.protocol.threshold,
+                spk_t,
+                spk_peak,
+                spk_n,
+                accumulate,
+                self.q_acc,
+                self.g_acc,
+            )
         bad = ~np.isfinite(self.v)
         if bad.any():
             b, c = np.argwhere(bad)[0]

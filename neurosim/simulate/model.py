@@ -67,6 +67,13 @@ class CableModel:
     rest : bool
         Initialise at the model's resting state (the steady state of the full equations,
         found from ``v_init``) instead of at ``v_init`` with gates at steady state.
+    gating_shift : float
+        Surface-potential shift (mV) of every voltage-dependent gate: each rate is
+        evaluated at ``V - gating_shift``. Divalent cations ([Ca]o, [Mg]o) screen the
+        fixed negative charge of the membrane surface; lowering them makes the potential
+        the channels sense more depolarised, i.e. a negative shift (gating towards
+        hyperpolarised voltages, Frankenhaeuser & Hodgkin 1957; Hille, Ion Channels, ch.
+        20). See :func:`neurosim.electrolytes.surface_shift`.
     """
 
     name: str
@@ -75,6 +82,7 @@ class CableModel:
     celsius: float = 6.3
     v_init: float = -65.0
     rest: bool = False
+    gating_shift: float = 0.0
     description: str = ""
     citation: str = ""
     metadata: dict = field(default_factory=dict)
@@ -82,6 +90,7 @@ class CableModel:
     def __post_init__(self) -> None:
         check_range("celsius", self.celsius, *TEMPERATURE_RANGE, unit="degC")
         check_range("v_init", self.v_init, -200.0, 100.0, unit="mV")
+        check_range("gating_shift", self.gating_shift, -30.0, 30.0, unit="mV")
 
     def insert(self, mech: Mechanism, where: str = "*", label: str = "", **values) -> CableModel:
         """Insert ``mech`` on the sections matching the glob ``where``; returns self."""
@@ -111,6 +120,16 @@ class CableModel:
                 if pl.label and pl.label != pl.mechanism.name:
                     keys.append(f"{pl.label}:{key}")
         return keys
+
+
+def _shifted(rate, shift: float) -> tuple:
+    """Parameters of ``rate`` evaluated at ``V - shift``: every voltage-dependent form
+    has its midpoint in ``p[1]``."""
+    if shift == 0.0 or rate.form == "const":
+        return rate.p
+    p = list(rate.p)
+    p[1] += shift
+    return tuple(p)
 
 
 @dataclass
@@ -212,7 +231,11 @@ def _member_values(models: list, pi: int, pname: str, values: dict, B: int) -> n
     pl = models[0].placements[pi]
     mech = pl.mechanism
     ns = pl.comps.shape[0]
-    vals = np.stack([m.placements[pi].value(pname) for m in models])
+    first = models[0]
+    if all(m is first for m in models):  # one model replicated (threshold searches)
+        vals = np.repeat(first.placements[pi].value(pname)[None, :], B, axis=0)
+    else:
+        vals = np.stack([m.placements[pi].value(pname) for m in models])
     keys = [mech.key(pname)]
     if pl.label:
         keys.append(f"{pl.label}:{mech.key(pname)}")
@@ -272,6 +295,9 @@ def compile_batch(models: CableModel | list[CableModel], batch: dict | None = No
         v_init = check_range("v_init", values["v_init"], -200.0, 100.0, unit="mV")
     if len({m.rest for m in models}) > 1:
         raise ValueError("batch members disagree on initialising at rest")
+    if len({m.gating_shift for m in models}) > 1:
+        raise ValueError("batch members disagree on the gating shift (one rate table per batch)")
+    shift = float(models[0].gating_shift)
 
     cur_ptr, site_comp, gbar_cols, erev_cols = [0], [], [], []
     cur_gate_ptr, cur_gate, cur_gate_pow = [0], [], []
@@ -305,7 +331,7 @@ def compile_batch(models: CableModel | list[CableModel], batch: dict | None = No
                 n_states += ns
                 gate_mode.append(gate.mode)
                 gate_form.append((gate.first.code, gate.second.code))
-                gate_par.append((gate.first.p, gate.second.p))
+                gate_par.append((_shifted(gate.first, shift), _shifted(gate.second, shift)))
                 phi_cols.append(gate.phi(celsius))
             cur_gate_ptr.append(len(cur_gate))
 
