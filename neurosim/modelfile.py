@@ -16,6 +16,7 @@ Example
 
 from __future__ import annotations
 
+import copy
 import math
 import tomllib
 from dataclasses import dataclass
@@ -25,7 +26,7 @@ from typing import Any
 from neurosim.units import INTERNAL, UNITS, parse_quantity
 from neurosim.validate import check_choice, check_int, check_keys, check_range
 
-__all__ = ["Field", "REQUIRED", "read_table", "load_toml", "describe_schema"]
+__all__ = ["Field", "REQUIRED", "read_table", "load_toml", "describe_schema", "merge_tables"]
 
 
 class _Required:
@@ -186,3 +187,15 @@ def describe_schema(fields: dict[str, Field]) -> str:
             rng = " / ".join(f.choices)
         rows.append(f"| `{key}` | {f.unit} | {default} | {rng} | {f.doc} |")
     return "\n".join(rows)
+
+
+def merge_tables(base: dict, override: dict) -> dict:
+    """Recursively merge ``override`` into a copy of ``base`` (tables merge, values, and
+    arrays of tables, replace)."""
+    out = copy.deepcopy(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = merge_tables(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out

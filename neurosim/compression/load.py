@@ -241,12 +241,19 @@ class CompressionFile:
         return compression_from_config(self.source, {**self.overrides, **overrides}, self.path)
 
 
+#: optional tables an override may create when the file omits them (their keys are
+#: checked by their readers like any others)
+_OPTIONAL_TABLES = ("postures", "gait", "gait.upright", "gait.flexed", "damage", "ions")
+
+
 def _apply(cfg: dict, overrides: dict) -> dict:
     cfg = copy.deepcopy(cfg)
     for dotted, value in overrides.items():
         parts = dotted.split(".")
         node = cfg
-        for part in parts[:-1]:
+        for i, part in enumerate(parts[:-1]):
+            if part not in node and ".".join(parts[: i + 1]) in _OPTIONAL_TABLES:
+                node[part] = {}
             if part not in node or not isinstance(node[part], dict):
                 raise ValueError(f"override {dotted!r}: no table {part!r} in the compression file")
             node = node[part]

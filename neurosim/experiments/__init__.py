@@ -6,6 +6,14 @@ An experiment file names its kind::
     kind = "electrically_induced_cramp"
     name = "electrically_induced_cramp"     # optional; default: the file's stem
 
+A file may build on another of the same folder (a scenario that changes one thing)::
+
+    [experiment]
+    base = "stenosis_standing.toml"         # its tables, with this file's merged over
+    description = "... with low Mg and Ca"  # (tables merge, values and arrays replace)
+    [electrolytes]
+    ca = "0.9 mM"
+
 Each kind is a module in this package that registers a runner with :func:`register`.
 A runner takes the parsed file (a dict, already checked for the ``experiment`` table)
 and an output folder, writes its results and figure there, and returns an
@@ -20,6 +28,8 @@ import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from neurosim.modelfile import merge_tables
 
 __all__ = ["ExperimentReport", "register", "run_experiment", "load_experiment", "KINDS"]
 
@@ -78,9 +88,8 @@ def register(kind: str) -> Callable[[Runner], Runner]:
     return deco
 
 
-def load_experiment(path: str | Path) -> dict:
-    """Parse an experiment file and check its ``[experiment]`` table."""
-    path = Path(path)
+def _read(path: Path, seen: tuple = ()) -> dict:
+    """One experiment file merged over its ``experiment.base`` (recursively)."""
     if not path.is_file():
         raise FileNotFoundError(f"experiment file {str(path)!r} does not exist")
     with path.open("rb") as fh:
@@ -88,6 +97,30 @@ def load_experiment(path: str | Path) -> dict:
             cfg = tomllib.load(fh)
         except tomllib.TOMLDecodeError as exc:
             raise ValueError(f"{path}: not valid TOML: {exc}") from exc
+    exp = cfg.get("experiment")
+    base = exp.get("base") if isinstance(exp, dict) else None
+    if base is None:
+        return cfg
+    if not isinstance(base, str) or Path(base).name != base:
+        raise ValueError(
+            f"{path}: `experiment.base` = {base!r} must name a file in the same folder "
+            "(its relative paths are then those of this file)"
+        )
+    bpath = path.parent / base
+    if bpath.resolve() in seen or bpath.resolve() == path.resolve():
+        raise ValueError(f"{path}: `experiment.base` = {base!r} makes a cycle")
+    parent = _read(bpath, (*seen, path.resolve()))
+    parent.get("experiment", {}).pop("name", None)
+    merged = merge_tables(parent, cfg)
+    merged["experiment"].pop("base", None)
+    return merged
+
+
+def load_experiment(path: str | Path) -> dict:
+    """Parse an experiment file (merged over its ``base``, if it names one) and check its
+    ``[experiment]`` table."""
+    path = Path(path)
+    cfg = _read(path)
     exp = cfg.get("experiment")
     if not isinstance(exp, dict) or "kind" not in exp:
         raise ValueError(f"{path}: missing [experiment] table with a `kind` key")

@@ -67,8 +67,11 @@ def _resolve(base: Path, rel: str, key: str) -> Path:
     return p
 
 
-def read_root(cfg: dict, *, run_extra: dict | None = None):
+def read_root(cfg: dict, *, run_extra: dict | None = None, axon_set: dict | None = None):
     """Compression file, axon groups and run keywords of a root-stage experiment.
+
+    ``axon_set`` holds overrides applied to every axon model before each group's own
+    ``set`` (e.g. the gating shift of a scenario's electrolytes).
 
     Returns
     -------
@@ -100,7 +103,11 @@ def read_root(cfg: dict, *, run_extra: dict | None = None):
         grade = a["grade"]
         if len(grade) != 2 or not all(isinstance(x, int | float) for x in grade):
             raise ValueError(f"`axons[{i}].grade` = {grade!r} must be two numbers [low, high]")
-        model = root_axon(_resolve(base, a["model"], f"axons[{i}].model"), run["nodes"], a["set"])
+        model = root_axon(
+            _resolve(base, a["model"], f"axons[{i}].model"),
+            run["nodes"],
+            {**(axon_set or {}), **a["set"]},
+        )
         groups.append(AxonGroup(a["kind"], model, a["n"], tuple(grade)))
     run["ions"] = dict(cfg.get("ions", {}))
     return compression, groups, run

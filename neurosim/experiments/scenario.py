@@ -6,11 +6,24 @@ An experiment file of kind ``scenario`` holds the root-stage tables of
     [spinal]
     model = "../models/spinal/motoneuron_pool.toml"
     muscle = "../models/muscle/fuglevand_1993.toml"
+    [spinal.set.neuromodulation]       # optional overrides of the spinal model file
+    level = 1.2
+    [spinal.muscle_set.fatigue]        # optional overrides of the muscle model file
+    level = 0.5
 
     [[segments]]                       # where the spinal cord and muscle run
     name = "standing in extension"
     start = "20 min"
     duration = "30 s"
+
+    [electrolytes]                     # optional plasma values (neurosim.electrolytes)
+    k = "4 mM"
+    ca = "0.9 mM"                      # ionised
+    mg = "0.35 mM"                     # ionised
+
+    [muscle_perfusion]                 # optional calf O2 balance (vascular claudication,
+    max_flow = 3.0                     # neurosim.muscle.perfusion); its fatigue feeds
+                                       # the spinal segments
 
 The run prints one verdict line per segment (cramp or not, onset, duration) and writes
 ``root.nc`` (the root stage), ``spinal_<i>.npz``/``.json`` (each spinal run),
@@ -22,6 +35,8 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
+
+import numpy as np
 
 from neurosim.experiments import ExperimentReport, register
 from neurosim.experiments._root import read_root, root_kwargs, save_dataset
@@ -37,6 +52,8 @@ SEGMENT_FIELDS = {
 SPINAL_FIELDS = {
     "model": Field("str", doc="spinal model file, relative to the experiment file"),
     "muscle": Field("str", doc="muscle model file, relative to the experiment file"),
+    "set": Field("table", default={}, doc="overrides of the spinal model file"),
+    "muscle_set": Field("table", default={}, doc="overrides of the muscle model file"),
 }
 
 
@@ -65,7 +82,29 @@ def _spinal_models(cfg: dict):
         if not p.is_file():
             raise ValueError(f"`spinal.{key}` = {t[key]!r}: no such file ({p})")
         paths[key] = p
-    return load_spinal_model(paths["model"]), load_muscle_model(paths["muscle"])
+    return (
+        load_spinal_model(paths["model"], t["set"] or None),
+        load_muscle_model(paths["muscle"], t["muscle_set"] or None),
+    )
+
+
+def read_modifiers(cfg: dict, spinal):
+    """The scenario's ``[electrolytes]`` and ``[muscle_perfusion]``: returns the
+    Electrolytes, their overrides (``axon``, ``ions``, ``spinal``) and the
+    MusclePerfusion or None."""
+    from neurosim.electrolytes import read_electrolytes
+    from neurosim.muscle.perfusion import read_perfusion
+
+    el = read_electrolytes(cfg.get("electrolytes"))
+    over = el.overrides(spinal)
+    clash = sorted(set(over["ions"]) & set(cfg.get("ions", {})))
+    if "electrolytes" in cfg and clash:
+        raise ValueError(
+            f"[ions] sets {clash} and [electrolytes] sets the plasma values: give plasma "
+            "K and Na in [electrolytes] only"
+        )
+    perf = cfg.get("muscle_perfusion")
+    return el, over, (None if perf is None else read_perfusion(perf))
 
 
 @register("scenario")
@@ -74,9 +113,25 @@ def run(cfg: dict, out: Path) -> ExperimentReport:
     from neurosim.simulate.chain import simulate_chain
 
     name = cfg["experiment"]["name"]
-    compression, groups, run_cfg = read_root(cfg)
-    segments = read_segments(cfg)
     spinal, muscle = _spinal_models(cfg)
+    electrolytes, over, perfusion = read_modifiers(cfg, spinal)
+    if "electrolytes" in cfg:
+        cfg = {**cfg, "ions": {**over["ions"], **cfg.get("ions", {})}}
+        spinal = spinal.with_overrides(over["spinal"], "electrolytes")
+    compression, groups, run_cfg = read_root(
+        cfg, axon_set=over["axon"] if "electrolytes" in cfg else None
+    )
+    segments = read_segments(cfg)
+    fatigue, muscle_o2 = None, None
+    if perfusion is not None:
+        muscle_o2 = perfusion.run(compression.schedule, run_cfg["duration"])
+        own = float(muscle["fatigue"]["level"])
+        fatigue = [
+            max(
+                own, float(np.interp(s.start + s.duration, muscle_o2["time"], muscle_o2["fatigue"]))
+            )
+            for s in segments
+        ]
     wall0 = time.perf_counter()
     kw = root_kwargs(run_cfg)
     seed = kw.pop("seed")
@@ -89,7 +144,10 @@ def run(cfg: dict, out: Path) -> ExperimentReport:
         muscle=muscle,
         root_kwargs=kw,
         seed=seed,
+        fatigue=fatigue,
     )
+    res.meta["electrolytes"] = electrolytes
+    res.meta["muscle_o2"] = muscle_o2
     wall = time.perf_counter() - wall0
     ds = res.root.dataset()
     ds.attrs.update(experiment=name, wall_s=wall)
@@ -98,7 +156,21 @@ def run(cfg: dict, out: Path) -> ExperimentReport:
         p = sp.save(out / f"spinal_{i}")
         files += [p, p.with_suffix(".json")]
     verdicts = res.verdicts()
+    if muscle_o2 is not None:
+        np.savez(out / "muscle_perfusion.npz", **muscle_o2)
+        files.append(out / "muscle_perfusion.npz")
+        for v, f in zip(verdicts, fatigue, strict=True):
+            v["muscle_fatigue"] = f
     summary = {
+        "electrolytes": vars(electrolytes),
+        "gating_shift_mV": electrolytes.gating_shift,
+        "muscle_ischaemia": None
+        if muscle_o2 is None
+        else {
+            "o2_store_min": float(muscle_o2["o2_store"].min()),
+            "fatigue_max": float(muscle_o2["fatigue"].max()),
+        },
+        "ectopic_spikes": int(sum(len(g.events.time[g.events.ectopic]) for g in res.root.groups)),
         "verdicts": verdicts,
         "cramp": {v["segment"]: v["cramp"] for v in verdicts},
         "timing": {
@@ -125,6 +197,12 @@ def run(cfg: dict, out: Path) -> ExperimentReport:
         lines.append(
             f"{name}: {v['segment']} ({v['start_min']:g} min, {v['ectopic_inputs']} ectopic "
             f"spikes in): {verdict}"
+        )
+    if muscle_o2 is not None:
+        mi = summary["muscle_ischaemia"]
+        lines.append(
+            f"{name}: muscle O2 store down to {100 * mi['o2_store_min']:.0f}%, fatigue up to "
+            f"{mi['fatigue_max']:.2f}; ectopic spikes in the root: {summary['ectopic_spikes']}"
         )
     lines.append(
         f"{name}: {run_cfg['duration'] / 60e3:g} min of root and spinal stage in {wall:.0f} s"

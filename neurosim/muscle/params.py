@@ -13,27 +13,15 @@ parameters, not findings).
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from neurosim.modelfile import Field, load_toml, read_table
+from neurosim.modelfile import Field, load_toml, merge_tables, read_table
 from neurosim.validate import check_keys
 
 __all__ = ["MUSCLE_SCHEMA", "MuscleModel", "load_muscle_model", "FatigueEffects", "fatigue"]
 
 _CITE = Field("str", doc="source of the parameter group")
-
-
-def merge_tables(base: dict, override: dict) -> dict:
-    """Recursively merge ``override`` into a copy of ``base`` (tables merge, values replace)."""
-    out = copy.deepcopy(base)
-    for key, value in override.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = merge_tables(out[key], value)
-        else:
-            out[key] = copy.deepcopy(value)
-    return out
 
 
 MUSCLE_SCHEMA: dict[str, dict[str, Field]] = {

@@ -81,6 +81,7 @@ def build_mrg(cfg: dict, m: dict) -> CableModel:
         celsius=m["celsius"],
         v_init=m["v_init"],
         rest=m["rest"],
+        gating_shift=m["gating_shift"],
         description=m["description"],
         citation=m["citation"],
         metadata={"fiber": geo, "nodes": f["nodes"]},

@@ -179,6 +179,7 @@ def simulate_chain(
     root_kwargs: dict | None = None,
     seed: int = 0,
     criteria=None,
+    fatigue=None,
 ) -> ChainResult:
     """Run the chain: the root stage over ``duration`` ms, then the spinal cord and
     muscle over each segment with the ectopic spikes of that segment.
@@ -197,6 +198,10 @@ def simulate_chain(
         Keywords of :func:`simulate_root` (``ions``, ``dt``, ``window``, ...).
     seed : int
     criteria : CrampCriteria, optional
+    fatigue : sequence of float, optional
+        Muscle fatigue level of each segment (``[fatigue] level`` of the muscle model,
+        e.g. from :class:`neurosim.muscle.perfusion.MusclePerfusion`); default: the
+        muscle model's own.
     """
     from neurosim.simulate.root import simulate_root
     from neurosim.simulate.spinal import default_models, simulate_spinal
@@ -209,6 +214,13 @@ def simulate_chain(
                 f"segment {s.name!r} ends at {(s.start + s.duration) / 60e3:g} min, after the "
                 f"protocol ({duration / 60e3:g} min)"
             )
+    if fatigue is not None:
+        fatigue = [float(f) for f in fatigue]
+        if len(fatigue) != len(segments) or not all(0.0 <= f <= 1.0 for f in fatigue):
+            raise ValueError(
+                f"`fatigue` must give one level in [0, 1] per segment ({len(segments)}), "
+                f"got {fatigue}"
+            )
     if spinal is None or muscle is None:
         ds, dm = default_models()
         spinal = spinal or ds
@@ -220,9 +232,12 @@ def simulate_chain(
     for i, seg in enumerate(segments):
         ect = segment_input(root, seg, n_units, n_ia, seed=seed + 1000 + i)
         inputs.append(len(ect.time))
+        mus = muscle
+        if fatigue is not None:
+            mus = muscle.with_overrides({"fatigue": {"level": fatigue[i]}}, "segment fatigue")
         runs.append(
             simulate_spinal(
-                spinal, muscle, seg.duration, ectopic=ect, seed=seed + i, criteria=criteria
+                spinal, mus, seg.duration, ectopic=ect, seed=seed + i, criteria=criteria
             )
         )
     return ChainResult(root=root, segments=list(segments), spinal=runs, meta={"inputs": inputs})

@@ -62,6 +62,9 @@ MODEL_FIELDS = {
     ),
     "v_init": Field("voltage", default=-65.0, lo=-200.0, hi=100.0, doc="initial potential"),
     "rest": Field("bool", default=False, doc="initialise at the steady state"),
+    "gating_shift": Field(
+        "voltage", default=0.0, lo=-30.0, hi=30.0, doc="surface-potential shift of all gating"
+    ),
 }
 
 SECTION_FIELDS = {
@@ -187,6 +190,7 @@ def _build_cable(cfg: dict, m: dict) -> CableModel:
         celsius=m["celsius"],
         v_init=m["v_init"],
         rest=m["rest"],
+        gating_shift=m["gating_shift"],
         description=m["description"],
         citation=m["citation"],
     )
@@ -209,6 +213,7 @@ def _build_tree(cfg: dict, m: dict) -> CableModel:
         celsius=m["celsius"],
         v_init=m["v_init"],
         rest=m["rest"],
+        gating_shift=m["gating_shift"],
         description=m["description"],
         citation=m["citation"],
     )

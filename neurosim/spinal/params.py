@@ -10,12 +10,11 @@ All values come back as floats in the internal units of :mod:`neurosim.units`.
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from neurosim.modelfile import Field, load_toml, read_table
+from neurosim.modelfile import Field, load_toml, merge_tables, read_table
 from neurosim.validate import check_keys
 
 __all__ = ["SPINAL_SCHEMA", "SpinalModel", "load_spinal_model", "merge_tables"]
@@ -214,17 +213,6 @@ SPINAL_SCHEMA: dict[str, dict[str, Field]] = {
         "connectivity_seed": Field("int", lo=0, doc="seed of the synaptic wiring"),
     },
 }
-
-
-def merge_tables(base: dict, override: dict) -> dict:
-    """Recursively merge ``override`` into a copy of ``base`` (tables merge, values replace)."""
-    out = copy.deepcopy(base)
-    for key, value in override.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = merge_tables(out[key], value)
-        else:
-            out[key] = copy.deepcopy(value)
-    return out
 
 
 def _raw_with_inheritance(path: Path, seen: tuple = ()) -> dict:
