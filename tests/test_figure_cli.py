@@ -64,3 +64,33 @@ def test_registration_rules():
         assert gallery.get_figure("_test_tmp_figure").description == "a test figure"
     finally:
         gallery._REGISTRY.pop("_test_tmp_figure")
+
+
+def test_compression_sweep_heatmap_from_points(tmp_path):
+    """The sweep's points land on their (pressure, duration) cells, whatever their order."""
+    import numpy as np
+    import xarray as xr
+
+    from neurosim.figures.compression_sweep import as_grid, plot
+
+    P, D = np.array([0.0, 50.0, 100.0]), np.array([1.0, 2.0])
+    pp, dd = (a.ravel() for a in np.meshgrid(P, D, indexing="ij"))
+    perm = np.random.default_rng(0).permutation(pp.size)
+    rate = pp * dd / 10  # a known surface
+    ds = xr.Dataset(
+        {
+            "grid.pressure": ("point", pp[perm]),
+            "grid.duration": ("point", dd[perm] * 60e3),
+            "sensory_ectopic_rate": ("point", rate[perm]),
+            "sensory_conducting": ("point", (pp[perm] < 90).astype(float)),
+            "motor_ectopic_rate": ("point", 0 * rate[perm]),
+            "motor_conducting": ("point", np.ones(pp.size)),
+        }
+    )
+    Pg, Dg, z = as_grid(ds, "sensory_ectopic_rate")
+    np.testing.assert_array_equal(Pg, P)
+    np.testing.assert_array_equal(Dg, D)
+    np.testing.assert_array_equal(z, P[:, None] * D[None, :] / 10)
+    cramp = {"rate_hz": np.array([0.0, 10.0]), "cramp_fraction": np.array([0.0, 1.0])}
+    out = plot(ds, tmp_path / "s.png", cramp)
+    assert out.is_file() and out.stat().st_size > 10_000

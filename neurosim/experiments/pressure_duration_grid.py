@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from neurosim.experiments import ExperimentReport, register
-from neurosim.experiments._root import read_root, root_kwargs, save_dataset
+from neurosim.experiments._root import RUN_FIELDS, read_root, root_kwargs, save_dataset
 from neurosim.modelfile import Field, read_table
 
 __all__ = ["run", "grid_dataset"]
@@ -114,13 +114,11 @@ def grid_dataset(ds, grid: dict):
     )
 
 
-@register("pressure_duration_grid")
-def run(cfg: dict, out: Path) -> ExperimentReport:
-    """Run a pressure x duration grid experiment file (see the module docstring)."""
+def simulate_grid(cfg: dict, grid: dict):
+    """One batched root run of a grid: returns the root dataset, the grid dataset and
+    the wall time (s)."""
     from neurosim.simulate.root import AxonGroup, simulate_root
 
-    name = cfg["experiment"]["name"]
-    grid = _read_grid(cfg)
     pmax = float(grid["pressures"][-1])
     cfg = dict(cfg)
     comp = dict(cfg.get("compression", {}))
@@ -136,15 +134,34 @@ def run(cfg: dict, out: Path) -> ExperimentReport:
     durations = grid["durations"]
     # threshold tracking at every duration: the step that divides them all
     every = float(np.gcd.reduce(np.round(np.concatenate([[0.0], durations])).astype(np.int64)))
+    if every < MIN_TRACK_STEP:
+        raise ValueError(
+            f"`grid.durations` (min) {(durations / 60e3).tolist()} share no step of at least "
+            f"{MIN_TRACK_STEP / 1e3:g} s: conduction is measured at each duration, so give "
+            "durations on a common grid (e.g. whole minutes)"
+        )
     kw = root_kwargs(run_cfg)
     kw["track_every"] = every
     wall0 = time.perf_counter()
     res = simulate_root(compression, laid, float(durations[-1]), grade=grade, **kw)
     wall = time.perf_counter() - wall0
     ds = res.dataset()
+    return ds, grid_dataset(ds, grid), wall
+
+
+#: shortest common step of the grid's durations (ms): each is a threshold-tracking time
+MIN_TRACK_STEP = 10_000.0
+
+
+@register("pressure_duration_grid")
+def run(cfg: dict, out: Path) -> ExperimentReport:
+    """Run a pressure x duration grid experiment file (see the module docstring)."""
+    name = cfg["experiment"]["name"]
+    grid = _read_grid(cfg)
+    durations = grid["durations"]
+    ds, gds, wall = simulate_grid(cfg, grid)
     ds.attrs.update(experiment=name, wall_s=wall)
     files = [save_dataset(ds, out / "root.nc")]
-    gds = grid_dataset(ds, grid)
     files.append(save_dataset(gds, out / "grid.nc"))
     summary = {
         "pressures_mmHg": grid["pressures"].tolist(),
@@ -181,3 +198,106 @@ def run(cfg: dict, out: Path) -> ExperimentReport:
             )
             lines.append(f"{k:<8}{p:6.0f} mmHg  {cells}")
     return ExperimentReport(name=name, lines=lines, metrics=summary, files=files)
+
+
+# -- sweeps: `neurosim sweep` over pressure, duration and the ion layer -----------------------
+#
+# A sweep point is one pressure held for one duration (``grid.pressure``,
+# ``grid.duration``), optionally with ``ions.<key>`` values. The points of a chunk that
+# share their ``ions`` values run as one grid (every pressure a batch member, every
+# duration a measurement time of one run), so a grid sweep over pressure x duration
+# costs one root run per chunk.
+
+SWEEP_KEYS = {
+    "grid.pressure": Field("pressure", lo=0.0, doc="constant pressure at the lesion"),
+    "grid.duration": Field("time", lo=0.0, lo_open=True, doc="time under pressure"),
+}
+_GRID_OUTPUTS = {
+    "conducting": ("1", "conducting (1) or blocked (0) at the duration"),
+    "slowing": ("%", "conduction-time rise since the start"),
+    "threshold_change": ("%", "threshold change at the lesion since the start"),
+    "ectopic_rate": ("Hz", "ectopic rate per axon since the previous measurement"),
+}
+
+
+def _kinds(cfg: dict) -> list[str]:
+    return [str(a.get("kind")) for a in cfg.get("axons", [])]
+
+
+def sweep_outputs(cfg: dict) -> dict[str, dict]:
+    return {
+        f"{kind}_{key}": {"units": units, "long_name": f"{kind} axons: {doc}"}
+        for kind in _kinds(cfg)
+        for key, (units, doc) in _GRID_OUTPUTS.items()
+    }
+
+
+def check_parameters(cfg: dict, names: list[str]) -> dict[str, Field]:
+    """Fields of swept keys: ``grid.pressure``, ``grid.duration`` and ``ions.<key>``
+    (the ion layer's settings, :data:`neurosim.ions.ION_FIELDS`)."""
+    from neurosim.ions import ION_FIELDS
+
+    out = {}
+    for n in names:
+        if n in SWEEP_KEYS:
+            out[n] = SWEEP_KEYS[n]
+        elif n.startswith("ions.") and n.removeprefix("ions.") in ION_FIELDS:
+            out[n] = ION_FIELDS[n.removeprefix("ions.")]
+        else:
+            raise ValueError(
+                f"unknown sweep parameter {n!r} for a pressure_duration_grid experiment; "
+                f"sweepable: {', '.join(SWEEP_KEYS)}, ions.<key> ({', '.join(sorted(ION_FIELDS))})"
+            )
+    if not {"grid.pressure", "grid.duration"} <= set(names):
+        raise ValueError(
+            "a pressure_duration_grid sweep needs both `grid.pressure` and `grid.duration` "
+            f"among its parameters, got {names}"
+        )
+    return out
+
+
+def _value(point: dict, key: str) -> float:
+    return float(read_table({"v": point[key]}, {"v": SWEEP_KEYS[key]}, key)["v"])
+
+
+def evaluate_points(cfg: dict, points: list[dict], seeds: list[int]) -> list[dict[str, float]]:
+    """The chunk's points as grids: one root run per set of ``ions`` values."""
+    base = _read_grid_defaults(cfg)
+    groups: dict[tuple, list[int]] = {}
+    for j, p in enumerate(points):
+        ions = tuple(sorted((k, str(v)) for k, v in p.items() if k.startswith("ions.")))
+        groups.setdefault(ions, []).append(j)
+    results: list[dict[str, float]] = [{} for _ in points]
+    for ions, idx in groups.items():
+        pres = np.array([_value(points[j], "grid.pressure") for j in idx])
+        durs = np.array([_value(points[j], "grid.duration") for j in idx])
+        grid = {
+            "pressures": np.unique(pres),
+            "durations": np.unique(durs),
+            "replicates": 1,
+            "onset": base["onset"],
+        }
+        if grid["pressures"][-1] <= 0:
+            grid["pressures"] = np.append(grid["pressures"], 1.0)  # grade reference only
+        sub = dict(cfg)
+        sub["ions"] = {**cfg.get("ions", {}), **{k.removeprefix("ions."): v for k, v in ions}}
+        _, gds, _ = simulate_grid(sub, grid)
+        for j, p_, d_ in zip(idx, pres, durs, strict=True):
+            cell = gds.sel(pressure=p_, duration=d_ / 60e3)
+            results[j] = {
+                f"{kind}_{key}": float(cell[key].sel(kind=kind).values)
+                for kind in gds["kind"].values
+                for key in _GRID_OUTPUTS
+            }
+    return results
+
+
+def _read_grid_defaults(cfg: dict) -> dict:
+    """The file's ``onset`` (its pressures and durations are replaced by the points')."""
+    g = cfg.get("grid", {})
+    return read_table({"onset": g.get("onset", "inf")}, {"onset": GRID_FIELDS["onset"]}, "grid")
+
+
+def sweep_provenance(cfg: dict) -> dict:
+    run = read_table(cfg.get("run", {}), RUN_FIELDS, "run")
+    return {"dt_ms": run["dt"], "window_ms": run["window"], "slow_dt_ms": run["slow_dt"]}

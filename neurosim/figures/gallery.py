@@ -33,6 +33,8 @@ __all__ = ["FIGURES", "figure", "get_figure", "list_figures", "make_figure", "Fi
 FIGURES: dict[str, str] = {
     "travelling_ap": "neurosim.figures.travelling_ap",
     "chain": "neurosim.figures.chain",
+    "claudication": "neurosim.figures.claudication",
+    "compression_sweep": "neurosim.figures.compression_sweep",
 }
 
 FigureFn = Callable[[Path, Path], "Path | list[Path]"]

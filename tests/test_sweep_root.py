@@ -1,0 +1,105 @@
+"""Sweeps of the axon stage: points of pressure x duration on the compressed root, run as
+batched grids (experiments/pressure_duration_grid.toml as target)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from neurosim.experiments import load_experiment
+from neurosim.experiments.pressure_duration_grid import (
+    check_parameters,
+    evaluate_points,
+    simulate_grid,
+    sweep_outputs,
+)
+from neurosim.sweep import load_sweep, open_sweep, run_sweep
+
+ROOT = Path(__file__).resolve().parents[1]
+GRID = ROOT / "experiments" / "pressure_duration_grid.toml"
+
+
+@pytest.fixture
+def grid_cfg():
+    return load_experiment(GRID)
+
+
+def test_root_sweep_outputs_and_parameters(grid_cfg):
+    out = sweep_outputs(grid_cfg)
+    assert set(out) == {
+        f"{k}_{v}"
+        for k in ("motor", "sensory")
+        for v in ("conducting", "slowing", "threshold_change", "ectopic_rate")
+    }
+    assert out["sensory_ectopic_rate"]["units"] == "Hz"
+    f = check_parameters(grid_cfg, ["grid.pressure", "grid.duration", "ions.glia_rate"])
+    assert f["grid.pressure"].kind == "pressure" and f["ions.glia_rate"].kind == "flux"
+    with pytest.raises(ValueError, match="unknown sweep parameter 'grid.pressures'"):
+        check_parameters(grid_cfg, ["grid.pressures", "grid.duration"])
+    with pytest.raises(ValueError, match="ions.<key>"):
+        check_parameters(grid_cfg, ["grid.pressure", "grid.duration", "ions.glia"])
+    with pytest.raises(ValueError, match="needs both"):
+        check_parameters(grid_cfg, ["grid.pressure"])
+
+
+def test_sweep_file_of_1000_points_loads():
+    spec = load_sweep(ROOT / "experiments" / "sweeps" / "compression_pressure_duration.toml")
+    assert spec.n_points == 1000 and spec.chunk == 100
+    # durations vary fastest: a chunk is 10 pressures x all 10 durations (one root run)
+    c0 = spec.chunk_slice(0)
+    assert len(set(spec.points["grid.pressure"][c0])) == 10
+    assert len(set(spec.points["grid.duration"][c0])) == 10
+
+
+def test_durations_off_a_common_step_are_refused(grid_cfg):
+    grid = {
+        "pressures": np.array([50.0]),
+        "durations": np.array([61_000.0, 65_500.0]),
+        "replicates": 1,
+        "onset": "inf",
+    }
+    with pytest.raises(ValueError, match="common grid"):
+        simulate_grid(grid_cfg, grid)
+
+
+@pytest.mark.slow
+def test_sweep_points_equal_the_grid_run(tmp_path, grid_cfg):
+    """Each point's outputs are the grid experiment's cells at its pressure and duration;
+    a sweep through the CLI machinery stores exactly those."""
+    sweep = tmp_path / "s.toml"
+    sweep.write_text(
+        f'[sweep]\ntarget = "{GRID}"\nchunk = 4\n[parameters]\n'
+        '"grid.pressure" = { values = ["20 mmHg", "150 mmHg"] }\n'
+        '"grid.duration" = { values = ["0.5 min", "1 min"] }\n'
+    )
+    run = run_sweep(sweep, tmp_path / "s.zarr", workers=1, quiet=True)
+    ds = open_sweep(run.store).load()
+    assert ds.sizes["point"] == 4 and ds["done"].all()
+    grid = {
+        "pressures": np.array([20.0, 150.0]),
+        "durations": np.array([30e3, 60e3]),
+        "replicates": 1,
+        "onset": "inf",
+    }
+    _, gds, _ = simulate_grid(grid_cfg, grid)
+    for i in range(4):
+        p = float(ds["grid.pressure"].values[i])
+        d = float(ds["grid.duration"].values[i])
+        cell = gds.sel(pressure=p, duration=d / 60e3)
+        for kind in ("motor", "sensory"):
+            for key in ("conducting", "slowing", "ectopic_rate"):
+                np.testing.assert_equal(
+                    ds[f"{kind}_{key}"].values[i], float(cell[key].sel(kind=kind).values)
+                )
+    # both kinds conduct after a minute at 20 mmHg (below every flow breakpoint)
+    i20 = np.flatnonzero(ds["grid.pressure"].values == 20.0)
+    assert np.all(ds["sensory_conducting"].values[i20] == 1.0)
+    # evaluate_points groups points by their ions values: one run per distinct set
+    pts = [
+        {"grid.pressure": "150 mmHg", "grid.duration": "30000 ms"},
+        {"grid.pressure": "150 mmHg", "grid.duration": "30000 ms", "ions.glia_rate": "5 mM/s"},
+    ]
+    a, b = evaluate_points(grid_cfg, pts, [0, 0])
+    assert a == b  # 5 mM/s is the file's own value
