@@ -168,6 +168,25 @@ class ChainResult:
         return out
 
 
+def _fit_ectopic_table(spinal, ect):
+    """``spinal`` with a table of ectopic events large enough for ``ect``: the busiest
+    fibre and direction, rounded up to a power of two (few distinct sizes, few Brian2
+    builds)."""
+    if not len(ect.time):
+        return spinal
+    # per axon (both directions together: an upper bound on either column)
+    _, counts = np.unique(
+        np.array([f"{f}:{i}" for f, i in zip(ect.fibre, ect.index, strict=True)]),
+        return_counts=True,
+    )
+    need = int(counts.max())
+    have = int(spinal["simulation"]["max_ectopic"])
+    if need <= have:
+        return spinal
+    size = 1 << (need - 1).bit_length()
+    return spinal.with_overrides({"simulation": {"max_ectopic": size}}, "ectopic table")
+
+
 def simulate_chain(
     compression,
     groups,
@@ -232,12 +251,13 @@ def simulate_chain(
     for i, seg in enumerate(segments):
         ect = segment_input(root, seg, n_units, n_ia, seed=seed + 1000 + i)
         inputs.append(len(ect.time))
+        seg_spinal = _fit_ectopic_table(spinal, ect)
         mus = muscle
         if fatigue is not None:
             mus = muscle.with_overrides({"fatigue": {"level": fatigue[i]}}, "segment fatigue")
         runs.append(
             simulate_spinal(
-                spinal, mus, seg.duration, ectopic=ect, seed=seed + i, criteria=criteria
+                seg_spinal, mus, seg.duration, ectopic=ect, seed=seed + i, criteria=criteria
             )
         )
     return ChainResult(root=root, segments=list(segments), spinal=runs, meta={"inputs": inputs})

@@ -418,6 +418,7 @@ def simulate_root(
                     dt=track_dt,
                     amp_min=lo,
                     amp_max=hi,
+                    threads=threads,
                 ).threshold
 
             prev = last[-1] if last else None
@@ -440,7 +441,7 @@ def simulate_root(
         if track_every is not None:
             track_t.append(0.0)
             thr.append(measure())
-            cond.append(conduction_time(isim.sim, *cond_sites, dt=dt))
+            cond.append(conduction_time(isim.sim, *cond_sites, dt=dt, threads=threads))
         t = 0.0
         for m in marks:
             parts.append(isim.run(m - t, progress=cb))
@@ -448,7 +449,7 @@ def simulate_root(
             if track_every is not None and _is_mark(m, track_every):
                 track_t.append(m)
                 thr.append(measure())
-                cond.append(conduction_time(isim.sim, *cond_sites, dt=dt))
+                cond.append(conduction_time(isim.sim, *cond_sites, dt=dt, threads=threads))
         ionic = concat_ionic(parts)
         events, summary = ect.analyse(ionic, cord_end=compression.lesion.cord_end)
         return GroupResult(
@@ -498,7 +499,9 @@ def _conduction_sites(model) -> tuple[str, str]:
     return nodes[1], nodes[-2]
 
 
-def conduction_time(sim, start: str, end: str, *, amplitude: float = 5.0, dt: float = 0.025):
+def conduction_time(
+    sim, start: str, end: str, *, amplitude: float = 5.0, dt: float = 0.025, threads=None
+):
     """Conduction time (ms) from ``start`` to ``end`` of an action potential evoked at
     ``start`` (0.1 ms pulse of ``amplitude`` nA) in the present state of every member of
     a running simulation; NaN where it does not arrive within 10 ms (block).
@@ -515,7 +518,7 @@ def conduction_time(sim, start: str, end: str, *, amplitude: float = 5.0, dt: fl
         record=(),
         detect=(start, end),
     )
-    rep = sim.replicate(proto, np.arange(sim.k.B))
+    rep = sim.replicate(proto, np.arange(sim.k.B), threads=threads)
     rep.advance(proto.n_steps)
     n = rep.spk_n
     t0 = np.where(n[:, 0] > 0, rep.spk_t[:, 0, 0], np.nan)
