@@ -25,6 +25,14 @@ def test_standard_scenarios(neurosim_baseline):
     assert len(report.rows) >= 5 and report.ok
 
 
+@pytest.mark.slow
+def test_chain_scenarios(neurosim_baseline):
+    """CI guard: cramp verdicts, ectopic input and discharge rate of the whole chain
+    (stenotic root at CI size: cramp standing in extension, none lying)."""
+    report = neurosim_baseline("baselines/scenarios.json")
+    assert len(report.rows) == 6 and report.ok
+
+
 @pytest.fixture
 def baseline(tmp_path: Path) -> Path:
     """A private copy of the standard baseline and its scenario."""
