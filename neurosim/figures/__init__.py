@@ -15,7 +15,7 @@ matplotlib.use("Agg")  # figures are files; no display on CI machines
 
 import matplotlib.pyplot as plt  # noqa: E402
 
-__all__ = ["PALETTE", "style", "save"]
+__all__ = ["PALETTE", "style", "save", "min_span"]
 
 #: Okabe & Ito (2008) colour-blind-safe palette
 PALETTE = {
@@ -43,6 +43,7 @@ _RC = {
             PALETTE[k] for k in ("blue", "orange", "green", "vermillion", "purple", "sky", "black")
         ]
     ),
+    "axes.formatter.useoffset": False,
     "figure.dpi": 110,
     "savefig.dpi": 150,
     "savefig.bbox": "tight",
@@ -60,3 +61,12 @@ def save(fig, path) -> None:
     """Write ``fig`` to ``path`` (PNG) and close it."""
     fig.savefig(path)
     plt.close(fig)
+
+
+def min_span(ax, span: float) -> None:
+    """Widen the y-axis to at least ``span`` around its data: a flat trace then reads
+    as flat instead of as round-off magnified to the full height."""
+    lo, hi = ax.get_ylim()
+    if hi - lo < span:
+        mid = 0.5 * (lo + hi)
+        ax.set_ylim(mid - 0.5 * span, mid + 0.5 * span)

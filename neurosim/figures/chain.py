@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from neurosim.figures import PALETTE, save, style
+from neurosim.figures import PALETTE, min_span, save, style
 from neurosim.figures._root import ectopic_raster, kind_colour
 
 
@@ -60,6 +60,8 @@ def plot(res, path, title: str = "") -> Path:
         o2.spines["right"].set_visible(True)
         o2.plot(t, ds["o2"].values.mean(0), color=PALETTE["green"], ls="--")
         o2.set_ylabel("O2 (mg/L)", color=PALETTE["green"])
+        for a, span in ((top[0], 20.0), (top[1], 0.2), (o2, 4.0), (top[2], 1.0), (top[3], 1.0)):
+            min_span(a, span)
         top[1].set_ylabel("blood flow\n(rel.)")
         top[2].set_ylabel("[K]o (mM)")
         top[3].set_ylabel("[Na]i (mM)")
