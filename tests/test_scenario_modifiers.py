@@ -247,7 +247,7 @@ def test_scenario_files_load(name):
 def test_scenarios_change_what_their_comments_say():
     ref = _read_scenario("stenosis_standing")
     low = _read_scenario("low_magnesium_calcium")
-    assert [g.model.model.gating_shift for g in low[4]] == pytest.approx([-2.613] * 2, abs=1e-3)
+    assert [g.model.model.gating_shift for g in low[4]] == pytest.approx([-1.4605] * 2, abs=1e-4)
     assert [g.model.model.gating_shift for g in ref[4]] == [0.0, 0.0]
     assert _read_scenario("dehydration")[3].arterial == 80.0
     assert _read_scenario("fatigue")[8]["fatigue"]["level"] == 0.6
@@ -279,3 +279,24 @@ def test_segment_fatigue_must_match_segments():
         simulate_chain(None, [], 1e3, [Segment("a", 0.0, 10.0)], fatigue=[0.2, 0.3])
     with pytest.raises(ValueError, match="fatigue"):
         simulate_chain(None, [], 1e3, [Segment("a", 0.0, 10.0)], fatigue=[1.5])
+
+
+def test_modifier_model_files_match_their_scenarios():
+    """The model files of experiments/cramp_threshold_modifiers.toml carry the same
+    changes as the scenario files (electrolytes shift, quinine block, fatigue)."""
+    from neurosim.muscle.params import load_muscle_model
+    from neurosim.spinal.params import load_spinal_model
+
+    models = ROOT / "models"
+    base = load_spinal_model(models / "spinal" / "motoneuron_pool.toml")["motoneuron"]
+    low = load_spinal_model(models / "spinal" / "motoneuron_pool_low_mg_ca.toml")["motoneuron"]
+    shift = Electrolytes(ca=1.0, mg=0.45).gating_shift
+    for key in ("th_m", "th_h", "th_n", "th_mn", "th_hn", "th_ml"):
+        assert low[key] == pytest.approx(base[key] + shift, abs=1e-3)
+    q = load_spinal_model(models / "spinal" / "motoneuron_pool_quinine.toml")["motoneuron"]
+    scen = _read_scenario("quinine")[7]["motoneuron"]
+    assert (q["gnabar"], q["tau_h"]) == (scen["gnabar"], scen["tau_h"])
+    tired = load_muscle_model(models / "muscle" / "fuglevand_1993_fatigued.toml")
+    assert tired["fatigue"]["level"] == _read_scenario("fatigue")[8]["fatigue"]["level"]
+    cfg = load_experiment(ROOT / "experiments" / "cramp_threshold_modifiers.toml")
+    assert [g["name"] for g in cfg["groups"]] == ["normal", "low_mg_ca", "fatigue", "quinine"]
