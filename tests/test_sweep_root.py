@@ -56,7 +56,7 @@ def test_sweep_file_of_1000_points_loads():
 def test_durations_off_a_common_step_are_refused(grid_cfg):
     grid = {
         "pressures": np.array([50.0]),
-        "durations": np.array([61_000.0, 65_500.0]),
+        "durations": np.array([60_001.0, 65_500.0]),  # common step 1 ms
         "replicates": 1,
         "onset": "inf",
     }
