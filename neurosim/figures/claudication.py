@@ -66,10 +66,19 @@ def plot(folders: list[Path], path: Path, titles=None) -> Path:
                 x0 = v["start_min"]
                 w = v["duration_s"] / 60
                 colour = PALETTE["vermillion"] if v["cramp"] else PALETTE["sky"]
-                ax.bar(x0 + w / 2, 100 * v["peak_force_fraction"], width=max(w, 0.3), color=colour)
+                ax.bar(
+                    x0 + w / 2,
+                    100 * v["peak_force_fraction"],
+                    width=max(w, 0.3),
+                    color=colour,
+                    zorder=3,
+                )
             ax.set_xlabel("time (min)")
             for a in axes[:, j]:
                 _walking_band(a, perf)
+        top = max(a.get_ylim()[1] for a in axes[3])
+        for a in axes[3]:
+            a.set_ylim(0, top)  # the same force scale in both columns
         axes[0, 0].set_ylabel("pressure at\nthe root (mmHg)")
         axes[2, 0].set_ylabel("calf (%)")
         axes[2, 0].legend(frameon=False, loc="center left")
@@ -83,7 +92,7 @@ def plot(folders: list[Path], path: Path, titles=None) -> Path:
                 Patch(color=PALETTE["yellow"], alpha=0.35, label="walking"),
             ],
             frameon=False,
-            loc="upper right",
+            loc="upper left",
         )
         save(fig, path)
     return Path(path)
@@ -96,7 +105,7 @@ def _walking_band(ax, perf) -> None:
         return
     tp = perf["time"] / 60e3
     idx = np.flatnonzero(walk)
-    ax.axvspan(tp[idx[0]], tp[idx[-1]], color=PALETTE["yellow"], alpha=0.35, lw=0)
+    ax.axvspan(tp[idx[0]], tp[idx[-1]], color=PALETTE["yellow"], alpha=0.35, lw=0, zorder=0)
 
 
 def _register() -> None:
