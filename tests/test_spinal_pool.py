@@ -95,7 +95,7 @@ def test_recruitment_follows_the_fuglevand_thresholds(ramp):
     assert 4.0 < np.median(f_rec) < 12.0
 
 
-def test_peak_rates_and_force_at_maximal_drive(ramp):
+def test_peak_rates_and_force_at_maximal_drive(ramp, models):
     r, top, T, pool = ramp
     peak = r.rates(T / 2 - 1000.0, T / 2)
     print(
@@ -107,11 +107,25 @@ def test_peak_rates_and_force_at_maximal_drive(ramp):
     assert 30.0 <= peak[:10].mean() <= 38.0
     assert 21.0 <= peak[-10:].mean() <= 30.0
     assert peak[:10].mean() > peak[-10:].mean()
-    # force rises with excitation: mean force in 1 s windows along the rising ramp
+    # force rises with excitation: mean force in 1 s windows along the rising ramp, up to
+    # the excitation where the last unit's drive saturates (RTE_n^x times its saturation
+    # multiple, models/spinal/motoneuron_pool.toml); beyond it every unit's drive is
+    # constant and so is the force (Fuglevand's rates are capped the same way)
+    p = models[0]["pool"]
+    e_sat = pool.rte[-1] ** p["drive_size_exponent"] * p["drive_saturation_last"]
     edges = np.linspace(0, T / 2, 11)
-    f = [r.force[(r.t >= a) & (r.t < b)].mean() for a, b in zip(edges[:-1], edges[1:], strict=True)]
-    print("force along the rising ramp (fraction of max):", np.round(np.array(f) / r.max_force, 3))
-    assert np.all(np.diff(f) > 0)
+    f = np.array(
+        [r.force[(r.t >= a) & (r.t < b)].mean() for a, b in zip(edges[:-1], edges[1:], strict=True)]
+    )
+    rising = top * edges[1:] / (T / 2) <= e_sat  # windows that end below saturation
+    print(
+        "force along the rising ramp (fraction of max):",
+        np.round(f / r.max_force, 3),
+        f"drive saturated from E = {e_sat:.0f}",
+    )
+    assert rising.sum() >= 5
+    assert np.all(np.diff(f[rising]) > 0)
+    assert np.all(np.abs(np.diff(f[~rising])) < 0.01 * r.max_force)  # a plateau
     assert f[-1] > 0.6 * r.max_force
 
 
@@ -119,21 +133,24 @@ def test_last_unit_recruited_at_about_64_percent_of_maximal_excitation(ramp):
     """Fuglevand et al. 1993: the last unit is recruited at RTE_n = 30 of E_max = 47.
 
     The network's descending drive is in Fuglevand's excitation units, so the excitation
-    at which the simulated last unit starts firing, over Fuglevand's E_max
-    (``pool.e_max``), should be near 30 / 47 = 0.64. Tolerance 0.15: single-unit
-    thresholds in the network scatter by about 15% around RTE (synaptic noise, the AHP
-    spread, the PIC), and tendon-organ and Renshaw inhibition, which grow with force and
-    which Fuglevand's open-loop model lacks, raise the thresholds of the last units by
-    a further ~15% (measured: the last unit at 0.75).
+    at which the largest units start firing, over Fuglevand's E_max (``pool.e_max``),
+    should be near 30 / 47 = 0.64. A single unit's threshold scatters by ~15% around
+    its RTE (synaptic noise, the AHP spread, the PIC), so the last unit alone is a poor
+    estimate (SD 0.10 over 8 seeds); the estimate here is the median recruitment
+    excitation of the largest fifth of the pool in units of their RTE, times RTE_n
+    (seed-to-seed SD 0.019 over 8 seeds, the calibration of ``drive_size_exponent``
+    in models/spinal/motoneuron_pool.toml). Tolerance 0.05, 2.5 of those SDs.
     """
     r, top, T, pool = ramp
     rec, _ = _recruitment(r, top, T)
-    frac = rec[-1] / pool.e_max
+    k = max(1, r.n_units // 5)
+    frac = np.median(rec[-k:] / pool.rte[-k:]) * pool.rte[-1] / pool.e_max
     print(
-        f"\nlast unit recruited at E = {rec[-1]:.1f} = {100 * frac:.0f}% of Fuglevand's "
-        f"E_max = {pool.e_max:.1f}; median recruitment / RTE {np.median(rec / pool.rte):.2f}"
+        f"\nlargest {k} units recruited at {np.median(rec[-k:] / pool.rte[-k:]):.2f} x RTE: "
+        f"last unit at {100 * frac:.0f}% of Fuglevand's E_max = {pool.e_max:.1f} (the "
+        f"last unit alone {100 * rec[-1] / pool.e_max:.0f}%)"
     )
-    assert frac == pytest.approx(30.0 / 47.0, abs=0.15)
+    assert frac == pytest.approx(30.0 / 47.0, abs=0.05)
 
 
 def test_biophysical_pool_reaches_peak_rates_later_than_fuglevand(ramp):

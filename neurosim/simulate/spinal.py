@@ -627,8 +627,12 @@ def _network_values(
     sig = np.sqrt(np.log1p(cv**2))
     spread = np.exp(sig * rng.standard_normal(n) - 0.5 * sig**2)
     v["mn.gkca_s"] = mn["gkca_soma"] * rel ** (-p["ahp_size_exponent"]) * spread
-    v["mn.drive_gain"] = rte ** (-p["drive_size_exponent"])
-    v["mn.e_sat"] = rte * sat
+    # drive density ~ RTE^-x, so a unit's threshold excitation scales as RTE^x; the
+    # drive saturates at a multiple of that threshold (the same saturating current
+    # density in every unit, whatever x)
+    size = rte ** p["drive_size_exponent"]
+    v["mn.drive_gain"] = 1.0 / size
+    v["mn.e_sat"] = size * sat
     v["mn.w_ia"] = syn["w_ia"] * rel ** (-p["ia_size_exponent"])
     v["mn.w_ib"] = np.full(n, syn["w_ib"] * fat.tendon_organ_gain)
     v["mn.w_rc"] = np.full(n, syn["w_rc"])
