@@ -111,3 +111,35 @@ def test_tendon_organ_stimulation_shortens_the_cramp(thresholds):
     if r.cramp.detected:
         assert r.cramp.duration < 0.7 * ref.cramp.duration
     assert n_gto < 0.5 * n_ref
+
+
+MODELS = ROOT / "models"
+
+
+@pytest.mark.parametrize(
+    "label, spinal, muscle, f, normal_cramps",
+    [
+        # issue 6: cramps come more readily with low Mg and Ca and with fatigue (a train
+        # below the normal threshold cramps), less readily on quinine (a train above it
+        # does not). Normal threshold at seed 1 in 1 Hz steps: 20 Hz.
+        ("low Mg/Ca", "motoneuron_pool_low_mg_ca", "fuglevand_1993", 14.0, False),
+        ("fatigue", "motoneuron_pool", "fuglevand_1993_fatigued", 19.0, False),
+        ("quinine", "motoneuron_pool_quinine", "fuglevand_1993", 20.0, True),
+    ],
+)
+def test_modifiers_move_the_cramp_threshold(label, spinal, muscle, f, normal_cramps):
+    stim = NerveStimulation(trains=((PRE, PRE + TRAIN, f),))
+
+    def run(spinal_file, muscle_file):
+        return simulate_spinal(
+            load_spinal_model(MODELS / "spinal" / f"{spinal_file}.toml"),
+            load_muscle_model(MODELS / "muscle" / f"{muscle_file}.toml"),
+            PRE + TRAIN + POST,
+            stimulation=stim,
+            seed=1,
+        ).cramp
+
+    normal, modified = run("motoneuron_pool", "fuglevand_1993"), run(spinal, muscle)
+    print(f"\n{f} Hz: normal cramp {normal.detected}, {label} cramp {modified.detected}")
+    assert normal.detected is normal_cramps
+    assert modified.detected is not normal_cramps

@@ -31,7 +31,7 @@ from __future__ import annotations
 import json
 import math
 import subprocess
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -341,7 +341,8 @@ class SpinalResult:
     emg_t, emg : ndarray, shape (q,)
         Surface EMG sample times (ms) and values (mV).
     max_force : float
-        Maximal force (all units at peak rate; first-twitch units).
+        Maximal force of the muscle in its present state (all units at peak rate, with
+        the fatigue level's twitches; first-twitch units).
     cramp : CrampMetrics
         Cramp detection for this run.
     mean_rate : ndarray, shape (n_units,)
@@ -472,6 +473,13 @@ def pool_for(spinal: SpinalModel, muscle: MuscleModel) -> FuglevandPool:
         min_rate=m["min_rate"],
         excitation_gain=m["excitation_gain"],
     )
+
+
+def fatigued_pool(pool: FuglevandPool, muscle: MuscleModel) -> FuglevandPool:
+    """The pool's twitches as the muscle's ``[fatigue]`` leaves them (twitch force down,
+    contraction time up); the network's muscle units use exactly these."""
+    fat = fatigue(muscle["fatigue"])
+    return replace(pool, p=pool.p * fat.twitch_force, t=pool.t * fat.contraction_time)
 
 
 def _pairs(mask: np.ndarray) -> tuple:
@@ -693,9 +701,10 @@ def _network_values(
             "gto.gto_f0": gto["force_scale"] * max_force,
         }
     )
-    tc = pool.t * fat.contraction_time
+    tired = fatigued_pool(pool, muscle)
+    tc = tired.t
     v["mu.tc"] = tc
-    v["mu.p_tw"] = pool.p * fat.twitch_force
+    v["mu.p_tw"] = tired.p
     v["mu.mu_dec"] = np.exp(-s.muscle_dt / tc)
     v["mu.mu_b"] = s.muscle_dt / tc
     v["mu.g_norm"] = GAIN_NORM
@@ -888,7 +897,9 @@ def _result(
     t = raw.force_t
     keep = t <= duration + 1e-9
     t, force = t[keep], raw.force[keep]
-    max_force = pool.max_force()
+    # the maximum of the muscle as it is: a fatigued muscle's maximal force is lower
+    # (Fuglevand et al. 1999), and the cramp criterion is a fraction of it
+    max_force = fatigued_pool(pool, muscle).max_force()
     drive_rec = np.interp(t, np.arange(s.n_input) * s.input_dt, series["drive_E"])
     amp, width = muap_parameters(
         pool.p,
