@@ -92,11 +92,22 @@ def plot(ds, path, cramp: dict | None = None) -> Path:
             P, D, rate = as_grid(ds, f"{kind}_ectopic_rate")
             _, _, cond = as_grid(ds, f"{kind}_conducting")
             dd, pp = np.meshgrid(D, P)
-            im = ax.pcolormesh(dd, pp, rate, shading="nearest", cmap="viridis", vmin=0)
+            # a silent kind keeps a 0-1 Hz scale (an all-zero panel is not "mid-range")
+            top = max(float(np.nanmax(rate)) if np.isfinite(rate).any() else 0.0, 1.0)
+            im = ax.pcolormesh(dd, pp, rate, shading="nearest", cmap="viridis", vmin=0, vmax=top)
             fig.colorbar(im, ax=ax, label="ectopic rate (Hz per axon)")
-            if np.any(cond == 0) and np.any(cond == 1):
-                ax.contour(dd, pp, cond, levels=[0.5], colors=PALETTE["orange"], linewidths=2)
-                ax.plot([], [], color=PALETTE["orange"], lw=2, label="conduction block above")
+            blocked = cond == 0
+            if blocked.any():
+                # block comes and goes with the discharge: mark the blocked cells
+                ax.plot(
+                    dd[blocked],
+                    pp[blocked],
+                    "x",
+                    color=PALETTE["orange"],
+                    ms=4,
+                    mew=1.2,
+                    label="conduction blocked",
+                )
                 ax.legend(frameon=False, loc="lower right", labelcolor="w")
             ax.set_xlabel("time under pressure (min)")
             ax.set_ylabel("pressure at the stenosis (mmHg)")
