@@ -103,3 +103,21 @@ def test_sweep_points_equal_the_grid_run(tmp_path, grid_cfg):
     ]
     a, b = evaluate_points(grid_cfg, pts, [0, 0])
     assert a == b  # 5 mM/s is the file's own value
+
+
+def test_a_chunk_keeps_the_threads_the_sweep_gave_it(grid_cfg):
+    """A pool worker's chunk runs on its share of the cores (--threads), not on all of
+    them: the root run must not reset the kernel thread count."""
+    import numba
+
+    from neurosim.simulate.cable import set_threads
+    from neurosim.sweep.evaluators import get_evaluator
+
+    before = numba.get_num_threads()
+    try:
+        set_threads(1)
+        pts = [{"grid.pressure": "20 mmHg", "grid.duration": "1000 ms"}]
+        get_evaluator("experiment").evaluate(grid_cfg, pts, [0], threads=1)
+        assert numba.get_num_threads() == 1
+    finally:
+        set_threads(before)

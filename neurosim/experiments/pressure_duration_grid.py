@@ -27,6 +27,7 @@ import json
 import time
 from pathlib import Path
 
+import numba
 import numpy as np
 
 from neurosim.experiments import ExperimentReport, register
@@ -282,6 +283,10 @@ def evaluate_points(cfg: dict, points: list[dict], seeds: list[int]) -> list[dic
             grid["pressures"] = np.append(grid["pressures"], 1.0)  # grade reference only
         sub = dict(cfg)
         sub["ions"] = {**cfg.get("ions", {}), **{k.removeprefix("ions."): v for k, v in ions}}
+        if not sub.get("run", {}).get("threads"):
+            # "all cores" in a sweep means the cores the sweep gave this chunk (a pool
+            # worker's share, --threads): the kernel thread count it has set
+            sub["run"] = {**sub.get("run", {}), "threads": numba.get_num_threads()}
         _, gds, _ = simulate_grid(sub, grid)
         for j, p_, d_ in zip(idx, pres, durs, strict=True):
             cell = gds.sel(pressure=p_, duration=d_ / 60e3)
