@@ -256,7 +256,13 @@ def test_scenarios_change_what_their_comments_say():
     vasc = _read_scenario("vascular_claudication")
     assert vasc[2].max_flow < vasc[2].walking_demand <= _read_scenario("walking_cramp")[2].max_flow
     assert max(p["pressure_mmHg"] for p in vasc[3].schedule.describe()) == 8.0
-    assert len(_read_scenario("double_level_stenosis")[3].lesion.levels) == 2
+    # double level: two levels, each as long as the reference's one, both on the simulated
+    # root with uncompressed root between them
+    dbl = _read_scenario("double_level_stenosis")
+    total = dbl[4][0].model.model.morphology.geometry.position.max()
+    iv = dbl[3].lesion.intervals(total)
+    assert [lv.length for lv in dbl[3].lesion.levels] == [ref[3].lesion.levels[0].length] * 2
+    assert iv[0, 0] > 0 and iv[1, 1] < total and iv[1, 0] - iv[0, 1] >= 10_000.0  # um
 
 
 def test_plasma_k_in_two_places_is_refused(tmp_path):
