@@ -4,8 +4,8 @@ Every pressure of the grid is a batch member (``replicates`` axons per pressure 
 the compression file's schedule is replaced by a constant pressure, the highest of the
 grid, scaled per member by its ``grade`` = pressure / highest), so one batched run gives
 the whole grid: at each duration of the grid the run measures, per axon, the conduction
-time across the segment (NaN: blocked), the threshold at the lesion, and the ectopic rate
-since the previous duration.
+time across the segment (NaN: blocked, or the evoked spike collided with an ectopic one),
+the threshold at the lesion, and the ectopic rate since the previous duration.
 
 Tables (besides those of :mod:`neurosim.experiments._root`, whose ``[[axons]]`` ``n`` and
 ``grade`` are set by the grid)::
@@ -215,7 +215,11 @@ SWEEP_KEYS = {
     "grid.duration": Field("time", lo=0.0, lo_open=True, doc="time under pressure"),
 }
 _GRID_OUTPUTS = {
-    "conducting": ("1", "conducting (1) or blocked (0) at the duration"),
+    "conducting": (
+        "1",
+        "an evoked spike crossed the segment (1) or not (0: block, or collision with "
+        "ectopic spikes) at the duration",
+    ),
     "slowing": ("%", "conduction-time rise since the start"),
     "threshold_change": ("%", "threshold change at the lesion since the start"),
     "ectopic_rate": ("Hz", "ectopic rate per axon since the previous measurement"),

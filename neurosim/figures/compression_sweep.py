@@ -98,7 +98,8 @@ def plot(ds, path, cramp: dict | None = None) -> Path:
             fig.colorbar(im, ax=ax, label="ectopic rate (Hz per axon)")
             blocked = cond == 0
             if blocked.any():
-                # block comes and goes with the discharge: mark the blocked cells
+                # no evoked spike crossed the segment: structural block, or collision with
+                # ectopic spikes running the other way (neurosim.simulate.root.conduction_time)
                 ax.plot(
                     dd[blocked],
                     pp[blocked],
@@ -106,7 +107,7 @@ def plot(ds, path, cramp: dict | None = None) -> Path:
                     color=PALETTE["orange"],
                     ms=4,
                     mew=1.2,
-                    label="conduction blocked",
+                    label="no conduction (block or collision)",
                 )
                 ax.legend(frameon=False, loc="lower right", labelcolor="w")
             ax.set_xlabel("time under pressure (min)")
