@@ -536,21 +536,20 @@ def conduction_time(
         rep.advance(proto.n_steps)
         runs.append((rep.spk_n.copy(), rep.spk_t.copy()))
     (n_s, t_s), (n_c, t_c) = runs
-    out = np.full(sim.k.B, np.nan)
-    match = 0.5 * dt  # the same spike in both runs: equal times up to round-off
-    for b in range(sim.k.B):
+    k = np.arange(t_s.shape[2])
+    # (B, D, spikes): a stimulated-run spike the unstimulated run also has (same time up
+    # to round-off) is not the evoked one
+    shared = (np.abs(t_s[..., :, None] - t_c[..., None, :]) < 0.5 * dt).any(axis=-1)
+    new = (k < n_s[..., None]) & ~shared
 
-        def evoked(site, after, b=b):
-            own = t_c[b, site, : min(n_c[b, site], t_c.shape[2])]
-            for ts in t_s[b, site, : min(n_s[b, site], t_s.shape[2])]:
-                if ts >= after and not np.any(np.abs(own - ts) < match):
-                    return ts
-            return np.nan
+    def evoked(site, after):
+        ok = new[:, site] & (t_s[:, site] >= after[:, None])
+        first = np.argmax(ok, axis=1)
+        return np.where(ok.any(axis=1), t_s[np.arange(sim.k.B), site, first], np.nan)
 
-        t0 = evoked(0, onset)
-        if np.isfinite(t0):
-            out[b] = evoked(1, t0) - t0
-    return out
+    t0 = evoked(0, np.full(sim.k.B, onset))
+    with np.errstate(invalid="ignore"):
+        return evoked(1, np.where(np.isfinite(t0), t0, np.inf)) - t0
 
 
 def _marks(duration: float, every: float | None) -> list[float]:
