@@ -21,6 +21,8 @@ Tables::
     slow_dt = "5 s"
     firing_step = "1 s"      # longest slow step while axons fire (steps still obey the
                              # concentration tolerance)
+    firing_average = "0 ms"  # span over which a firing axon's window currents are
+                             # averaged for the slow layer (0: the last window)
     track_every = "1 min"    # threshold tracking ("0 s": none)
     sample = "10 s"          # time grid of the saved result
     seed = 1
@@ -45,6 +47,9 @@ RUN_FIELDS = {
     "slow_dt": Field("time", default=5000.0, **_POS, doc="longest slow step"),
     "firing_step": Field(
         "time", default=1000.0, **_POS, doc="longest slow step after a window with spikes"
+    ),
+    "firing_average": Field(
+        "time", default=0.0, lo=0.0, doc="span of window averaging for axons that fire"
     ),
     "track_every": Field("time", default=60_000.0, lo=0.0, doc="threshold tracking interval"),
     "sample": Field("time", default=10_000.0, **_POS, doc="time grid of the saved result"),
@@ -121,6 +126,7 @@ def root_kwargs(run: dict) -> dict:
         "window": run["window"],
         "slow_dt": run["slow_dt"],
         "firing_step": min(run["firing_step"], run["slow_dt"]),
+        "firing_average": run["firing_average"],
         "track_every": run["track_every"] or None,
         "sample": run["sample"],
         "seed": run["seed"],

@@ -317,6 +317,7 @@ def simulate_root(
     window: float = 20.0,
     slow_dt: float = 5000.0,
     firing_step: float | None = None,
+    firing_average: float = 0.0,
     track_every: float | None = 60_000.0,
     track_dt: float = 0.025,
     sample: float = 5000.0,
@@ -336,9 +337,10 @@ def simulate_root(
         Protocol length (ms).
     ions : dict, optional
         ``[ions]`` keys overriding the compression file's (quantity strings).
-    dt, window, slow_dt, firing_step : float
-        Fine step, fast window, longest slow step and longest slow step while firing
-        (ms): see :class:`IonicSimulation`.
+    dt, window, slow_dt, firing_step, firing_average : float
+        Fine step, fast window, longest slow step, longest slow step while firing and
+        the span over which a firing axon's window currents are averaged (ms): see
+        :class:`IonicSimulation`.
     track_every : float or None
         Threshold-tracking interval (ms); None: no tracking.
     track_dt : float
@@ -396,6 +398,7 @@ def simulate_root(
             window=window,
             slow_dt=slow_dt,
             firing_step=firing_step,
+            firing_average=firing_average,
             drivers=[driver],
             threads=threads,
             trace_sites=(site, stin),
