@@ -244,8 +244,8 @@ class IonicSimulation:
     firing_average : float
         Span (ms of model time) over which the window currents of a member that fired in
         every window of it are averaged for the slow layer (default 0: its last window
-        only). See
-        "Firing and the sampling noise of spike counts" in the module docstring.
+        only). See "Firing and the sampling noise of spike counts" in the module
+        docstring.
     detect : sequence of str
         Spike-detection sites (default: every compartment of sections called ``node[*]``
         if present, else every recording of the model's compartments).
