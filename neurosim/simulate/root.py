@@ -542,7 +542,8 @@ def conduction_time(
     k = np.arange(t_s.shape[2])
     # (B, D, spikes): a stimulated-run spike the unstimulated run also has (same time up
     # to round-off) is not the evoked one
-    shared = (np.abs(t_s[..., :, None] - t_c[..., None, :]) < 0.5 * dt).any(axis=-1)
+    own = (k < n_c[..., None])[..., None, :]  # the unstimulated run's recorded spikes
+    shared = ((np.abs(t_s[..., :, None] - t_c[..., None, :]) < 0.5 * dt) & own).any(axis=-1)
     new = (k < n_s[..., None]) & ~shared
 
     def evoked(site, after):
