@@ -250,3 +250,31 @@ def test_tendon_organs_encode_muscle_force(models, geometry):
     assert got == pytest.approx(want, rel=0.12)
     # without force the tendon organs are silent (baseline 0 Hz)
     assert not np.any(r.ib_time < 300.0)
+
+
+def test_only_the_one_to_one_invasion_warning_is_silenced():
+    """Brian2's order-dependence warning is dropped for the antidromic invasion (one
+    invading axon per motoneuron) and kept for any other synaptic code."""
+    import logging
+
+    import neurosim.spinal.network  # noqa: F401  (installs the filter)
+
+    logger = logging.getLogger("brian2.codegen.generators.base")
+    seen = []
+
+    class Keep(logging.Handler):
+        def emit(self, record):
+            seen.append(record.getMessage())
+
+    handler = Keep()
+    logger.addHandler(handler)
+    try:
+        head = "Came across an abstract code block that may not be well-defined: "
+        logger.warning(
+            head + "Abstract code: 'Vs_post += int((t - lastspike_post) > inv_guard_post)"
+            " * (v_inv_post - Vs_post) (in-place)'"
+        )
+        logger.warning(head + "Abstract code: 'v_post += w * v_post (in-place)'")
+    finally:
+        logger.removeHandler(handler)
+    assert seen == [head + "Abstract code: 'v_post += w * v_post (in-place)'"]
