@@ -254,12 +254,14 @@ def test_tendon_organs_encode_muscle_force(models, geometry):
 
 def test_only_the_one_to_one_invasion_warning_is_silenced():
     """Brian2's order-dependence warning is dropped for the antidromic invasion (one
-    invading axon per motoneuron) and kept for any other synaptic code."""
+    invading axon per motoneuron) and kept for any other synaptic code. (The network
+    build installs this filter on Brian2's code-generation logger.)"""
     import logging
 
-    import neurosim.spinal.network  # noqa: F401  (installs the filter)
+    from neurosim.spinal.network import _OneToOneInvasion
 
-    logger = logging.getLogger("brian2.codegen.generators.base")
+    logger = logging.getLogger("neurosim.tests.invasion_filter")
+    logger.addFilter(_OneToOneInvasion())
     seen = []
 
     class Keep(logging.Handler):

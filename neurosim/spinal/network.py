@@ -63,14 +63,13 @@ class _OneToOneInvasion(logging.Filter):
     The invasion update reads and writes ``Vs_post``; Brian2 cannot tell that no two
     synapses share a target and warns that the outcome may depend on their order. Every
     motoneuron has exactly one invading axon segment (the ``invade`` pathway is connected
-    one to one), so the order cannot matter. Every other warning passes.
+    one to one), so the order cannot matter. Every other warning passes. Installed on
+    Brian2's code-generation logger while :func:`_build` declares and compiles the network.
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
         return "inv_guard_post" not in record.getMessage()
 
-
-logging.getLogger("brian2.codegen.generators.base").addFilter(_OneToOneInvasion())
 
 #: factor from the internal unit to SI (what Brian2 stores), per kind of quantity
 _SI = {
@@ -765,6 +764,9 @@ def _build(s: NetworkStructure, directory: Path) -> dict:
     old_dt = b2.defaultclock.dt
     b2.set_device("cpp_standalone", build_on_run=False)
     device = b2.get_device()
+    codegen_log = logging.getLogger("brian2.codegen.generators.base")
+    invasion_filter = _OneToOneInvasion()
+    codegen_log.addFilter(invasion_filter)
     try:
         device.reinit()
         device.activate(build_on_run=False)
@@ -1076,6 +1078,7 @@ def _build(s: NetworkStructure, directory: Path) -> dict:
             result_files["vd"] = (device.get_array_filename(vmon.variables["Vd"]), np.float64)
         sizes = {"shared": 1, "mn": s.n_mn, "ia": s.n_ia, "ib": s.n_ib, "ax": ai["total"]}
     finally:
+        codegen_log.removeFilter(invasion_filter)
         device.reinit()
         reset_device()
         b2.defaultclock.dt = old_dt
