@@ -341,6 +341,44 @@ def test_driver_grade_and_arterial_per_member(mrg41):
     assert q[2, 0] < q[1, 0]  # lower arterial pressure: less flow everywhere
 
 
+def test_driver_solves_the_network_once_per_distinct_pressures(mrg41, monkeypatch):
+    """Steps of a constant phase reuse the flow solved at its first step; a new pressure
+    (the next phase, a gait wave) is solved again. Every value equals a direct solve."""
+    law = _pig_law()
+    sched = posture_schedule(
+        [("standing", 2 * MIN), ("walking", 2 * MIN)], transition=0.0, pressures={"standing": 40.0}
+    )
+    drv = CompressionDriver(
+        Lesion((Level(5e3, node=20),)), sched, law, arterial=[150.0, 110.0], grade=[1.0, 0.5]
+    )
+    drv.bind(mrg41.model, ion_pools(mrg41.model), 2)
+    solves = []
+    solve = type(law).relative_flow
+
+    def counted(self, grid, coverage, pressure, arterial):
+        solves.append(pressure.shape)
+        return solve(self, grid, coverage, pressure, arterial)
+
+    monkeypatch.setattr(type(law), "relative_flow", counted)
+    steps = [(t, 5e3) for t in np.arange(0.0, 60e3, 5e3)] + [(2 * MIN + 1e3, 2e3)]
+    qs = []
+    for t, dt in steps:
+        qs.append((drv.flow(t, dt), drv._factor()))  # the step's flow and hyperaemia
+        drv.advance(t, dt)
+    assert len(solves) == 2  # the standing phase once, then the first walking step
+    assert solves[0][0] == 2 and solves[1][0] > 2  # distinct rows only: one per member
+    for (t, dt), (q, factor) in zip(steps, qs, strict=True):
+        times = drv.schedule.samples(t, dt, drv.per_cycle)
+        p = drv.pressures(times)  # (B, T, L)
+        direct = [
+            solve(law, drv.grid, drv.coverage, p[b], np.full(len(times), drv.arterial[b])).mean(
+                axis=0
+            )
+            for b in range(2)
+        ]
+        np.testing.assert_array_equal(q, np.stack(direct) * factor)
+
+
 def test_driver_needs_binding_and_arterial():
     with pytest.raises(ValueError, match="missing"):
         CompressionDriver(Lesion((Level(1e3, center=1e3),)), constant(10.0), _pig_law())
