@@ -1,11 +1,18 @@
 """Throughput of a batch of MRG axons: neurosim against NEURON on equal parallelism.
 
 The case of issue 3: a 10 um McIntyre-Richardson-Grill double-cable axon with 41 nodes
-(451 sections of one compartment), a batch of 256 axons, dt 5 us, 20 ms, backward Euler,
+(441 sections of one compartment), a batch of 256 axons, dt 5 us, 20 ms, backward Euler,
 37 degC, a 2 nA / 0.1 ms stimulus at node[0] of every axon.
 
+``--model`` picks the membrane: ``mrg`` (models/axon/mrg.toml, channels at the nodes
+only) or the human axons the root experiments use, ``human_motor`` / ``human_sensory``
+(models/axon/human_*.toml: fast K, slow K and HCN in every internodal compartment too).
+Human axons start from their resting state on both sides (found before the timing:
+neurosim's resting-state search, NEURON's relaxation in tests/reference/human_neuron.py).
+
 * neurosim: one batched run of all axons with ``--threads`` numba threads.
-* NEURON (the optional peer): the same equations built by tests/reference/mrg_neuron.py.
+* NEURON (the optional peer): the same equations built by tests/reference/mrg_neuron.py
+  (human axons: tests/reference/human_neuron.py).
   NEURON refuses threads with the ``extracellular`` mechanism ("NrnDAE only one thread
   allowed"), so it gets the same parallelism as ``--threads`` worker processes, each
   integrating batch/threads axons, one after another (its fastest way: see
@@ -18,7 +25,7 @@ cache load is timed and reported separately). Rates are compartment-steps per se
 the last line is ``ratio: X`` (neurosim rate / NEURON rate). Each side also reports the
 conduction velocity it measured (node[10] -> node[30] of the first axon).
 
-    .venv/bin/python benchmarks/mrg_throughput.py [--threads 2] [--rounds 3] [--quick]
+    .venv/bin/python benchmarks/mrg_throughput.py [--model mrg] [--threads 2] [--rounds 3] [--quick]
 """
 
 from __future__ import annotations
@@ -34,7 +41,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCE = ROOT / "tests" / "reference"
-MODEL = ROOT / "models" / "axon" / "mrg.toml"
+MODELS = ("mrg", "human_motor", "human_sensory")  # models/axon/NAME.toml
 
 DIAMETER = 10.0  # um
 CELSIUS = 37.0  # degC
@@ -53,26 +60,55 @@ def crossing(t: np.ndarray, v: np.ndarray) -> float:
 
 
 # --------------------------------------------------------------------------- NEURON side
-def _neuron_worker(conn, n_axons: int, nodes: int, dt: float, tstop: float, record: bool):
+def _neuron_axon(model: str, nodes: int):
+    """One NEURON axon of ``model``.
+
+    Returns
+    -------
+    secs : dict
+        Sections by type ("node", "mysa", "flut", "stin").
+    clamp : IClamp
+        At node[0], amplitude not yet set.
+    reset : callable
+        Puts the axon at its starting state after ``h.finitialize(V_INIT)``: nothing for
+        MRG (which rests at V_INIT), the relaxed resting state for a human axon.
+    spacing : float
+        Node spacing (um).
+    """
+    sys.path.insert(0, str(REFERENCE))
+    import mrg_neuron as ref  # noqa: PLC0415 (NEURON stays an optional peer)
+    from neuron import h  # noqa: PLC0415
+
+    ref.load_mechanisms()
+    geo = ref.geometry(DIAMETER)
+    if model == "mrg":
+        secs = ref.build_axon(ref.section_properties(geo), n_nodes=nodes)
+        return secs, h.IClamp(secs["node"][0](0.5)), lambda: None, geo["spacing"]
+    import human_neuron as human  # noqa: PLC0415
+
+    secs = human.build_axon(human.section_properties(geo, human.VARIANTS[model]), n_nodes=nodes)
+    state, _ = human.relax_to_rest(secs, CELSIUS)
+    return secs, secs["clamps"][0], lambda: human.restore(secs, state), geo["spacing"]
+
+
+def _neuron_worker(
+    conn, model: str, n_axons: int, nodes: int, dt: float, tstop: float, record: bool
+):
     """A NEURON process owning ``n_axons`` axons; integrates them on request.
 
     NEURON's time per compartment grows with the number of ``extracellular`` cells in
     one process (it solves them as one sparse system: here 1 axon ~4 times faster per
     compartment than 16 axons together), so the worker integrates its axons one after
     another, each from ``finitialize`` (not timed) through ``n_steps`` fixed steps
-    (timed). The axons are identical, so one built axon is integrated ``n_axons`` times.
+    (timed). The axons are identical, so one built axon is integrated ``n_axons`` times;
+    a human axon is set to its resting state after ``finitialize`` (not timed).
     """
-    sys.path.insert(0, str(REFERENCE))
-    import mrg_neuron as ref  # noqa: PLC0415 (NEURON stays an optional peer)
     from neuron import h  # noqa: PLC0415
 
     t_build = time.perf_counter()
-    ref.load_mechanisms()
-    props = ref.section_properties(ref.geometry(DIAMETER))
-    secs = ref.build_axon(props, n_nodes=nodes)
-    clamp = h.IClamp(secs["node"][0](0.5))
+    secs, clamp, reset, spacing = _neuron_axon(model, nodes)
     clamp.delay, clamp.dur, clamp.amp = STIM
-    n_comp = sum(len(v) for v in secs.values())
+    n_comp = sum(len(secs[k]) for k in ("node", "mysa", "flut", "stin"))
     h.celsius = CELSIUS
     h.secondorder = 0
     h.dt = dt
@@ -90,6 +126,9 @@ def _neuron_worker(conn, n_axons: int, nodes: int, dt: float, tstop: float, reco
         cv = float("nan")
         for k in range(n_axons):
             h.finitialize(V_INIT)
+            reset()
+            if record:
+                h.frecord_init()
             t0 = time.perf_counter()
             for _ in range(n_steps):
                 h.fadvance()
@@ -97,7 +136,6 @@ def _neuron_worker(conn, n_axons: int, nodes: int, dt: float, tstop: float, reco
             if record and k == 0:
                 t = t_vec.as_numpy()
                 ta, tb = (crossing(t, r.as_numpy()) for r in recs)
-                spacing = ref.geometry(DIAMETER)["spacing"]
                 cv = (CV_NODES[1] - CV_NODES[0]) * spacing / (tb - ta) * 1e-3
         conn.send(("done", elapsed, cv))
     conn.close()
@@ -106,14 +144,14 @@ def _neuron_worker(conn, n_axons: int, nodes: int, dt: float, tstop: float, reco
 class NeuronPool:
     """``workers`` NEURON processes sharing a batch of axons."""
 
-    def __init__(self, workers: int, batch: int, nodes: int, dt: float, tstop: float):
+    def __init__(self, model: str, workers: int, batch: int, nodes: int, dt: float, tstop: float):
         ctx = mp.get_context("spawn")
         share = [batch // workers + (1 if i < batch % workers else 0) for i in range(workers)]
         self.conns, self.procs = [], []
         replies = []
         for i, n in enumerate(share):
             parent, child = ctx.Pipe()
-            p = ctx.Process(target=_neuron_worker, args=(child, n, nodes, dt, tstop, i == 0))
+            p = ctx.Process(target=_neuron_worker, args=(child, model, n, nodes, dt, tstop, i == 0))
             p.start()
             self.conns.append(parent)
             self.procs.append(p)
@@ -145,7 +183,7 @@ class NeuronPool:
 class NeurosimRun:
     """The same batch as one neurosim run."""
 
-    def __init__(self, threads: int, batch: int, nodes: int, dt: float, tstop: float):
+    def __init__(self, model: str, threads: int, batch: int, nodes: int, dt: float, tstop: float):
         from neurosim.simulate import CableSimulation, Protocol, Stimulus  # noqa: PLC0415
         from neurosim.simulate.cable import set_threads  # noqa: PLC0415
         from neurosim.simulate.load import load_model  # noqa: PLC0415
@@ -153,7 +191,7 @@ class NeurosimRun:
         set_threads(threads)
         self.threads = threads
         mf = load_model(
-            MODEL,
+            ROOT / "models" / "axon" / f"{model}.toml",
             {
                 "fiber.diameter": f"{DIAMETER} um",
                 "fiber.nodes": nodes,
@@ -188,6 +226,7 @@ class NeurosimRun:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--model", choices=MODELS, default="mrg", help="axon model (models/axon)")
     ap.add_argument("--threads", type=int, default=2, help="neurosim threads = NEURON processes")
     ap.add_argument("--batch", type=int, default=256, help="axons")
     ap.add_argument("--nodes", type=int, default=41, help="nodes of Ranvier per axon")
@@ -203,14 +242,14 @@ def main(argv=None) -> int:
     n_steps = round(args.tstop / args.dt)
 
     print(
-        f"MRG {DIAMETER:g} um, {args.nodes} nodes, batch {args.batch}, dt {args.dt * 1000:g} us, "
+        f"{args.model} {DIAMETER:g} um, {args.nodes} nodes, batch {args.batch}, dt {args.dt * 1000:g} us, "
         f"{args.tstop:g} ms ({n_steps} steps), {CELSIUS:g} degC, parallelism {args.threads}"
     )
-    ns = NeurosimRun(args.threads, args.batch, args.nodes, args.dt, args.tstop)
+    ns = NeurosimRun(args.model, args.threads, args.batch, args.nodes, args.dt, args.tstop)
     print(
         f"neurosim: {ns.n_comp} compartments/axon; kernel compile/cache load {ns.compile_time:.2f} s"
     )
-    pool = NeuronPool(args.threads, args.batch, args.nodes, args.dt, args.tstop)
+    pool = NeuronPool(args.model, args.threads, args.batch, args.nodes, args.dt, args.tstop)
     print(
         f"NEURON:   {pool.n_comp} sections/axon, {args.threads} processes, axons in turn; "
         f"build {pool.build_time:.2f} s (not timed)"
