@@ -1,6 +1,6 @@
-"""The chain figure: pressure, blood flow, O2, [K]o and [Na]i, membrane potential and
-ectopic spikes at the lesion, then, for each spinal segment, the motor-neuron raster,
-force and surface EMG with the cramp marked."""
+"""The chain figure: pressure, blood flow, O2, [K] under the myelin and [Na]i, membrane
+potential and ectopic spikes at the lesion, then, for each spinal segment, the
+motor-neuron raster, force and surface EMG with the cramp marked."""
 
 from __future__ import annotations
 
@@ -20,9 +20,13 @@ def plot(res, path, title: str = "") -> Path:
     kinds = list(dict.fromkeys(ds["kind"].values.tolist()))
     nseg = len(res.segments)
     with style():
-        fig = plt.figure(figsize=(4.2 * max(nseg, 2) + 1, 17))
-        gs = fig.add_gridspec(8, nseg, height_ratios=[1, 1, 1, 1, 1.2, 1.2, 1, 1], hspace=0.55)
-        top = [fig.add_subplot(gs[i, :]) for i in range(5)]
+        fig = plt.figure(figsize=(4.2 * max(nseg, 2) + 1, 19.5))
+        # six panels against time (min), a spacer row for their time axis, then one
+        # column of three panels per spinal segment
+        gs = fig.add_gridspec(
+            10, nseg, height_ratios=[1, 1, 1, 1, 1, 1.2, 0.3, 1.2, 1, 1], hspace=0.55
+        )
+        top = [fig.add_subplot(gs[i, :]) for i in range(6)]
         for a in top[1:]:
             a.sharex(top[0])
         ax = top[0]
@@ -56,22 +60,27 @@ def plot(res, path, title: str = "") -> Path:
                 t, ds["ko_film"].values[sel].mean(0), color=c, label=f"{kind}: [K] under myelin"
             )
             top[3].plot(t, ds["nai"].values[sel].mean(0), color=c, label=kind)
+            top[4].plot(t, ds["v"].values[sel].mean(0), color=c, label=kind)
         o2 = top[1].twinx()
         o2.spines["right"].set_visible(True)
         o2.plot(t, ds["o2"].values.mean(0), color=PALETTE["green"], ls="--")
         o2.set_ylabel("O2 (mg/L)", color=PALETTE["green"])
-        for a, span in ((top[0], 20.0), (top[1], 0.2), (o2, 4.0), (top[2], 1.0), (top[3], 1.0)):
+        spans = ((top[0], 20.0), (top[1], 0.2), (o2, 4.0), (top[2], 1.0), (top[3], 1.0))
+        for a, span in spans + ((top[4], 5.0),):
             min_span(a, span)
         top[1].set_ylabel("blood flow\n(rel.)")
-        top[2].set_ylabel("[K]o (mM)")
+        top[2].set_ylabel("[K] under\nmyelin (mM)")
         top[3].set_ylabel("[Na]i (mM)")
         top[3].legend(frameon=False, ncol=2)
-        ectopic_raster(top[4], ds, "ectopic spikes\n(axon)")
-        top[4].set_xlabel("time (min)")
+        # the node's potential averaged over each fast window (run.window), so a firing
+        # axon's trace is its mean level; the spikes themselves are in the raster below
+        top[4].set_ylabel("V at lesion\nnode (mV)")
+        ectopic_raster(top[5], ds, "ectopic spikes\n(axon)")
+        top[5].set_xlabel("time (min)")
         for j, (seg, sp) in enumerate(zip(res.segments, res.spinal, strict=True)):
-            a1 = fig.add_subplot(gs[5, j])
-            a2 = fig.add_subplot(gs[6, j], sharex=a1)
-            a3 = fig.add_subplot(gs[7, j], sharex=a1)
+            a1 = fig.add_subplot(gs[7, j])
+            a2 = fig.add_subplot(gs[8, j], sharex=a1)
+            a3 = fig.add_subplot(gs[9, j], sharex=a1)
             a1.plot(sp.mn_time / 1e3, sp.mn_unit, "|", ms=2, color=PALETTE["black"])
             a1.set_ylim(-1, sp.n_units)
             a1.set_title(seg.name, fontsize=11)
