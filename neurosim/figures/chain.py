@@ -65,8 +65,15 @@ def plot(res, path, title: str = "") -> Path:
         o2.spines["right"].set_visible(True)
         o2.plot(t, ds["o2"].values.mean(0), color=PALETTE["green"], ls="--")
         o2.set_ylabel("O2 (mg/L)", color=PALETTE["green"])
-        spans = ((top[0], 20.0), (top[1], 0.2), (o2, 4.0), (top[2], 1.0), (top[3], 1.0))
-        for a, span in spans + ((top[4], 5.0),):
+        spans = (
+            (top[0], 20.0),
+            (top[1], 0.2),
+            (o2, 4.0),
+            (top[2], 1.0),
+            (top[3], 1.0),
+            (top[4], 5.0),
+        )
+        for a, span in spans:
             min_span(a, span)
         top[1].set_ylabel("blood flow\n(rel.)")
         top[2].set_ylabel("[K] under\nmyelin (mM)")
