@@ -34,7 +34,9 @@ def plot(res, path, title: str = "") -> Path:
         ax.set_ylabel("pressure\n(mmHg)")
         if title:
             ax.set_title(title, pad=18)
-        for seg in res.segments:
+        # bands numbered, not named: adjacent segments' names would overlap; each spinal
+        # column below carries its number and name
+        for j, seg in enumerate(res.segments, 1):
             for a in top:
                 a.axvspan(
                     seg.start / 60e3,
@@ -46,11 +48,12 @@ def plot(res, path, title: str = "") -> Path:
             ax.text(
                 (seg.start + 0.5 * seg.duration) / 60e3,
                 1.02,
-                seg.name,
+                str(j),
                 transform=ax.get_xaxis_transform(),
                 ha="center",
                 va="bottom",
-                fontsize=9,
+                fontsize=11,
+                fontweight="bold",
             )
         for kind in kinds:
             sel = ds["kind"].values == kind
@@ -90,7 +93,7 @@ def plot(res, path, title: str = "") -> Path:
             a3 = fig.add_subplot(gs[9, j], sharex=a1)
             a1.plot(sp.mn_time / 1e3, sp.mn_unit, "|", ms=2, color=PALETTE["black"])
             a1.set_ylim(-1, sp.n_units)
-            a1.set_title(seg.name, fontsize=11)
+            a1.set_title(f"{j + 1}  {seg.name}", fontsize=11)
             a2.plot(sp.t / 1e3, 100 * sp.force_fraction, color=PALETTE["blue"])
             c = sp.cramp
             if c.detected:
