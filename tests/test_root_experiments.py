@@ -199,7 +199,8 @@ def test_stenosis_fires_in_extension_not_lying_or_flexion(tmp_path):
     """Calibration point (issue 4): standing in extension gives ectopic discharge where
     lying and flexion give none. Flexion is judged after its first 2 min (the lesion
     repolarises through its firing range on relief; measured: firing stops ~0.7 min
-    into flexion)."""
+    into flexion). The seconds of firing that outlast the relief are what starts the
+    cramp on lying down in experiments/night_cramp.toml."""
     phases = (
         '[{ posture = "lying", duration = "1 min" }, { posture = "extension", duration = "5 min" },'
         ' { posture = "flexion" }]'
@@ -213,6 +214,7 @@ def test_stenosis_fires_in_extension_not_lying_or_flexion(tmp_path):
     sens = t[kind == "sensory"]
     assert np.sum(sens < 1.0) == 0, "lying: none"
     assert np.sum((sens >= 1.0) & (sens < 6.0)) > 1000, "extension: a discharge"
+    assert np.sum((sens >= 6.0) & (sens < 6.2)) > 0, "fires on for seconds after relief"
     assert np.sum(sens >= 8.0) == 0, "flexion: none"
     assert np.sum(kind == "motor") == 0, "motor axons need more depolarisation"
 
