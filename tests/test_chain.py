@@ -40,11 +40,11 @@ def test_window_spikes_stand_for_their_step():
 
 
 def test_each_sample_axon_stands_for_its_share_of_the_pool():
-    windows = [[0.0, 10.0, 10.0]]
+    windows = [[0.0, 10.0, 10.0], [10.0, 10.0, 10.0]]
     sens = _group("sensory", 2, [1.0, 2.0], [0, 1], windows, muscle=False)
     mot = _group("motor", 2, [3.0], [1], windows, cord=False)
     root = SimpleNamespace(groups=[mot, sens])
-    ect = segment_input(root, Segment("s", 0.0, 10.0), n_units=6, n_ia=4, seed=1)
+    ect = segment_input(root, Segment("s", 0.0, 20.0), n_units=6, n_ia=4, seed=1)
     fib = np.array(ect.fibre)
     idx = np.array(ect.index)
     # Ia afferents 0..3 each get one copy of their sample axon's spike
@@ -53,10 +53,26 @@ def test_each_sample_axon_stands_for_its_share_of_the_pool():
     assert sorted(idx[fib == "motor"].tolist()) == [1, 3, 5]
     assert all(d == "to_periphery" for d, f in zip(ect.direction, fib, strict=True) if f == "motor")
     t = np.array(ect.time)
-    assert np.all((t >= 0) & (t < 10.0))
-    again = segment_input(root, Segment("s", 0.0, 10.0), n_units=6, n_ia=4, seed=1)
+    # each copy is its sample's spike delayed by less than one window (the trains' period)
+    src = np.where(fib == "motor", 3.0, np.where(idx % 2 == 0, 1.0, 2.0))
+    assert np.all((t >= src) & (t < src + 10.0))
+    assert len(set(t[fib == "ia"].round(9))) == 4, "the copies are not in lockstep"
+    again = segment_input(root, Segment("s", 0.0, 20.0), n_units=6, n_ia=4, seed=1)
     assert again.time == ect.time, "seeded"
     assert Direction.BOTH  # the enum the mapping uses exists
+
+
+def test_a_burst_stays_where_the_root_fired_it():
+    """Seconds of firing (e.g. after a relief of pressure) inside a long segment: every
+    represented fibre fires within a window of the burst, not anywhere in the segment;
+    a spike just before the segment is delayed into it or dropped, never wrapped."""
+    windows = [[t, 10.0, 10.0] for t in np.arange(0.0, 1000.0, 10.0)]
+    burst = np.arange(400.0, 500.0, 5.0)  # 200 Hz for 100 ms
+    sens = _group("sensory", 1, [95.0, *burst], np.zeros(burst.size + 1), windows, muscle=False)
+    ect = segment_input(SimpleNamespace(groups=[sens]), Segment("s", 100.0, 900.0), 0, 50, 3)
+    t = np.array(ect.time)
+    inside = (t >= 300.0) & (t < 410.0)
+    assert inside.sum() >= 50 * (burst.size - 2) and np.all(inside | (t < 10.0))
 
 
 def test_bad_segments():

@@ -13,9 +13,12 @@ fed with the ectopic spikes the root produced in that segment:
 The root simulates a sample of axons, each standing for its share of the root: motor axon
 ``i`` of ``n`` for the motor units ``j`` with ``j mod n == i`` (spread over the
 recruitment order), sensory axon ``i`` for the Ia afferents ``j`` with ``j mod n == i``.
-Each represented fibre receives the sample axon's train shifted by its own random phase
-(uniform over the segment, wrapped; seeded): the same rate and pattern, not synchronised
-(axons of one root at one lesion fire alike but not in lockstep).
+Each represented fibre receives the sample axon's train delayed by its own random phase
+(seeded), uniform over one fast window: the trains are periodic with the window's length
+(below), so this is a uniformly random phase of the pattern. The fibres keep the sample's
+rate, pattern and time course (a burst stays where the root fired it, e.g. the seconds of
+firing after a relief of pressure) but do not fire in lockstep (axons of one root at one
+lesion fire alike, not synchronised).
 
 The multi-rate root stage observes firing only inside its fast windows; a window's spikes
 stand for its whole slow step. The spinal stage needs continuous trains, so each window's
@@ -110,7 +113,10 @@ def segment_input(root, segment: Segment, n_units: int, n_ia: int, seed: int = 0
         n_fibres = n_units if g.kind == "motor" else n_ia
         if n_fibres == 0:
             continue
-        ev = continuous_events(g, t0, t1)
+        # phases span one window (the trains' period); spikes up to one window before
+        # the segment are delayed into it
+        period = float(np.max(g.ionic.windows[:, 1])) if len(g.ionic.windows) else 0.0
+        ev = continuous_events(g, t0 - period, t1)
         n = len(g.grade)
         both = ev["cord"] & ev["muscle"]
         d_all = np.where(both, 3, np.where(ev["cord"], 1, np.where(ev["muscle"], 2, 0)))
@@ -121,13 +127,12 @@ def segment_input(root, segment: Segment, n_units: int, n_ia: int, seed: int = 0
             if not m.any():
                 rng.uniform()  # keep the stream aligned whatever fires
                 continue
-            shift = rng.uniform(0.0, T)
-            tt = np.mod(ev["time"][m] - t0 + shift, T)
-            order = np.argsort(tt, kind="stable")
-            fibre += ["motor" if g.kind == "motor" else "ia"] * int(m.sum())
-            index += [j] * int(m.sum())
-            time += tt[order].tolist()
-            direction += [_DIRS[int(x)] for x in d_all[m][order]]
+            tt = ev["time"][m] - t0 + rng.uniform(0.0, period)
+            inside = (tt >= 0.0) & (tt < T)
+            fibre += ["motor" if g.kind == "motor" else "ia"] * int(inside.sum())
+            index += [j] * int(inside.sum())
+            time += tt[inside].tolist()
+            direction += [_DIRS[int(x)] for x in d_all[m][inside]]
     return EctopicSpikes(tuple(fibre), tuple(index), tuple(time), tuple(direction))
 
 
