@@ -619,6 +619,8 @@ def _network_values(
             "mn.noise_sigma": spinal["noise"]["sigma"],
             "mn.noise_dt": s.noise_dt,
             "mn.noise_dend": spinal["noise"]["dendritic_fraction"],
+            "mn.pump_j": spinal["pump"]["current_per_spike"],
+            "mn.tau_pump": spinal["pump"]["tau"],
         }
     )
     n = s.n_mn
@@ -647,7 +649,7 @@ def _network_values(
     rest = resting_state(spinal["motoneuron"], kscale)
     for key in ("Vs", "Vd", "h", "n", "mn_s", "hn_s", "mn_d", "hn_d", "ml", "ca_s", "ca_d"):
         v[f"mn.{key}"] = np.full(n, rest[key])
-    for key in ("g_ia", "g_ib", "g_rc", "I_noise"):
+    for key in ("g_ia", "g_ib", "g_rc", "I_noise", "i_pump"):
         v[f"mn.{key}"] = np.zeros(n)
     # axons: refractoriness, the block, which axons the stimulus recruits
     from neurosim.spinal.network import _axon_index  # the layout is the network's

@@ -95,6 +95,10 @@ _SI = {
 # Calcium is in uM (a plain number): d[Ca]/dt = f (-alpha I_Ca - kca [Ca]) with I_Ca in
 # uA/cm2 and alpha = 0.009 uM/ms per uA/cm2 as in the paper; it is advanced exactly
 # with the calcium current of the old step.
+# The Na/K pump's activity-dependent outward current (the ultraslow AHP, not in Booth
+# et al.): each spike adds pump_j to i_pump (the reset), which decays with tau_pump;
+# the Na load spreads through the cell in seconds, so it is an outward current of the
+# same density in soma and dendrite (a minus sign in j_s and j_d).
 _MN_STEP = """
 xs = clip((Vs - tab_vmin)/tab_dv, 0, tab_last)
 ks = floor(xs)
@@ -123,14 +127,15 @@ hn_d = hnd_inf + (hn_d - hnd_inf)*exp(-dt/tau_hn)
 ml = ml_inf + (ml - ml_inf)*exp(-dt/tau_ml)
 ca_s = -ca_alpha*ica_s/kca_s + (ca_s + ca_alpha*ica_s/kca_s)*exp(-dt*ca_f*kca_s)
 ca_d = -ca_alpha*ica_d/kca_d + (ca_d + ca_alpha*ica_d/kca_d)*exp(-dt*ca_f*kca_d)
+i_pump = i_pump*exp(-dt/tau_pump)
 g_na = gnabar*m_inf*m_inf*m_inf*h
 g_k = gkdr*n*n*n*n + gkca_s*kca_scale*ca_s/(ca_s + kd)
 g_cas = gcan_s*mn_s*mn_s*hn_s
 g_kd = gkca_d*kca_scale*ca_d/(ca_d + kd)
 g_cad = gcan_d*mn_d*mn_d*hn_d + gcal*ml
 e_drive = clip(drive_E(t), 0, e_sat)
-j_s = (1 - drive_dend)*drive_j*drive_gain*e_drive + (1 - noise_dend)*I_noise + g_na*ena + g_k*ek + g_cas*eca + gl*el + g_rc*e_inh
-j_d = drive_dend*drive_j*drive_gain*e_drive + noise_dend*I_noise + g_kd*ek + g_cad*eca + gl*el + g_ia*e_exc + g_ib*e_inh
+j_s = (1 - drive_dend)*drive_j*drive_gain*e_drive + (1 - noise_dend)*I_noise - i_pump + g_na*ena + g_k*ek + g_cas*eca + gl*el + g_rc*e_inh
+j_d = drive_dend*drive_j*drive_gain*e_drive + noise_dend*I_noise - i_pump + g_kd*ek + g_cad*eca + gl*el + g_ia*e_exc + g_ib*e_inh
 a11 = c_m/dt + g_na + g_k + g_cas + gl + g_rc + gc/p_soma
 a22 = c_m/dt + g_kd + g_cad + gl + g_ia + g_ib + gc/(1 - p_soma)
 b1 = c_m/dt*Vs + j_s
@@ -164,6 +169,9 @@ g_ia : siemens/meter**2
 g_ib : siemens/meter**2
 g_rc : siemens/meter**2
 I_noise : amp/meter**2
+i_pump : amp/meter**2
+pump_j : amp/meter**2 (shared)
+tau_pump : second (shared)
 noise_tau : second (shared)
 noise_sigma : amp/meter**2 (shared)
 noise_dt : second (shared)
@@ -401,7 +409,7 @@ class NetworkStructure:
 
 
 #: bump when the way the network is assembled changes
-_BUILD_VERSION = "spinal-net-7"
+_BUILD_VERSION = "spinal-net-8"
 
 #: Brian2 variables set on the command line: name -> (group, variable, unit kind)
 _SHARED_MN = (
@@ -410,12 +418,12 @@ _SHARED_MN = (
     "e_exc:mV e_inh:mV th_m:mV sl_m:mV th_h:mV sl_h:mV tau_h:ms th_n:mV sl_n:mV tau_n:ms "
     "th_mn:mV sl_mn:mV tau_mn:ms th_hn:mV sl_hn:mV tau_hn:ms th_ml:mV sl_ml:mV tau_ml:ms "
     "kd:1 ca_f:1 ca_alpha:ca_alpha kca_s:1/ms kca_d:1/ms tau_ia:ms tau_ib:ms tau_rc:ms "
-    "drive_j:mA/cm2 drive_dend:1 v_thr:mV v_inv:mV inv_guard:ms"
+    "drive_j:mA/cm2 drive_dend:1 v_thr:mV v_inv:mV inv_guard:ms pump_j:mA/cm2 tau_pump:ms"
 )
 _PER_MN = "gkca_s:S/cm2 drive_gain:1 e_sat:1 w_ia:S/cm2 w_ib:S/cm2 w_rc:S/cm2"
 _MN_STATE = (
     "Vs:mV Vd:mV h:1 n:1 mn_s:1 hn_s:1 mn_d:1 hn_d:1 ml:1 ca_s:1 ca_d:1 g_ia:S/cm2 "
-    "g_ib:S/cm2 g_rc:S/cm2 I_noise:mA/cm2"
+    "g_ib:S/cm2 g_rc:S/cm2 I_noise:mA/cm2 i_pump:mA/cm2"
 )
 
 
@@ -808,6 +816,7 @@ def _build(s: NetworkStructure, directory: Path) -> dict:
             _MN_EQS,
             threshold="Vs > v_thr",
             refractory="Vs > v_thr",
+            reset="i_pump += pump_j",
             namespace=ns,
             name="mn",
         )

@@ -113,6 +113,13 @@ SPINAL_SCHEMA: dict[str, dict[str, Field]] = {
             "float", lo=0.0, hi=1.0, lo_open=True, doc="K(Ca) multiplier at level 1"
         ),
     },
+    "pump": {
+        "citation": _CITE,
+        "current_per_spike": _nonneg(
+            "current_density", "outward pump current added by one soma spike"
+        ),
+        "tau": _pos("time", "decay of the activity-dependent pump current"),
+    },
     "noise": {
         "citation": _CITE,
         "sigma": _nonneg("current_density", "SD of synaptic background (soma)"),
