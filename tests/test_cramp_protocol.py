@@ -171,7 +171,9 @@ def test_a_self_sustained_cramp_ends_on_its_own():
         )
     with_pump, without = out["with"], out["without"]
     assert with_pump[0].detected and without[0].detected
-    # measured: 19.2 s with, 57.2 s (to the end of the run) without
+    # measured: 19.2 s with, 57.2 s (to the end of the run) without (ratio 0.34); pool
+    # spikes/s over the last 10 s 88 with, 732 without (ratio 0.12). The bounds leave
+    # room for seed and CPU differences, and fail if the current stops ending the cramp.
     assert with_pump[0].duration < 0.5 * without[0].duration
     assert without[0].onset + without[0].duration > duration - 1e3
     assert with_pump[1] < 0.25 * without[1]

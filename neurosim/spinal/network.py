@@ -95,10 +95,11 @@ _SI = {
 # Calcium is in uM (a plain number): d[Ca]/dt = f (-alpha I_Ca - kca [Ca]) with I_Ca in
 # uA/cm2 and alpha = 0.009 uM/ms per uA/cm2 as in the paper; it is advanced exactly
 # with the calcium current of the old step.
-# The Na/K pump's activity-dependent outward current (the ultraslow AHP, not in Booth
-# et al.): each spike adds pump_j to i_pump (the reset), which decays with tau_pump;
-# the Na load spreads through the cell in seconds, so it is an outward current of the
-# same density in soma and dendrite (a minus sign in j_s and j_d).
+# A slow activity-dependent outward current, not in Booth et al. (the [pump] table of
+# the model file: late adaptation and the Na/K pump's ultraslow AHP): each spike adds
+# pump_j to i_pump (the reset), which decays with tau_pump. It has the same density in
+# soma and dendrite (a minus sign in j_s and j_d): in the dendrite it is what ends a
+# plateau (a cramp); in the soma alone it only lowers the rate.
 _MN_STEP = """
 xs = clip((Vs - tab_vmin)/tab_dv, 0, tab_last)
 ks = floor(xs)
