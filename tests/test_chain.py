@@ -135,6 +135,11 @@ def test_accelerated_stenosis_cramps_in_extension_only(tmp_path):
     assert v["extension"]["ectopic_inputs"] > 1000
     assert v["extension"]["cramp"], v["extension"]
     assert (tmp_path / "out" / "chain" / "chain.png").stat().st_size > 50_000
+    # when the root fires: in extension (4-12 s), spanning the extension segment (9-12 s)
+    span = rep.metrics["ectopic_discharge"]["sensory"]
+    assert 4.0 <= 60 * span["first_min"] <= 9.0, span
+    assert 60 * span["last_min"] >= 9.0, span
+    assert any("ectopic discharge in the root: " in line for line in rep.lines)
 
 
 def test_scenario_bad_input(tmp_path):

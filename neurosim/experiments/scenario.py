@@ -107,6 +107,27 @@ def read_modifiers(cfg: dict, spinal):
     return el, over, (None if perf is None else read_perfusion(perf))
 
 
+def _discharge_spans(groups) -> dict:
+    """First and last ectopic spike (min) of each axon kind of the root, or None where
+    its axons never fired: when the discharge starts and stops, which the sampled
+    spinal segments may miss."""
+    out: dict = {}
+    for g in groups:
+        t = np.asarray(g.events.time)[np.asarray(g.events.ectopic, dtype=bool)]
+        prev = out.get(g.kind)
+        if t.size:
+            span = {"first_min": float(t.min()) / 60e3, "last_min": float(t.max()) / 60e3}
+            if prev:
+                span = {
+                    "first_min": min(prev["first_min"], span["first_min"]),
+                    "last_min": max(prev["last_min"], span["last_min"]),
+                }
+            out[g.kind] = span
+        else:
+            out.setdefault(g.kind, None)
+    return out
+
+
 @register("scenario")
 def run(cfg: dict, out: Path) -> ExperimentReport:
     """Run a whole-chain scenario file (see the module docstring)."""
@@ -171,6 +192,7 @@ def run(cfg: dict, out: Path) -> ExperimentReport:
             "fatigue_max": float(muscle_o2["fatigue"].max()),
         },
         "ectopic_spikes": int(sum(len(g.events.time[g.events.ectopic]) for g in res.root.groups)),
+        "ectopic_discharge": _discharge_spans(res.root.groups),
         "verdicts": verdicts,
         "cramp": {v["segment"]: v["cramp"] for v in verdicts},
         "timing": {
@@ -204,6 +226,11 @@ def run(cfg: dict, out: Path) -> ExperimentReport:
             f"{name}: muscle O2 store down to {100 * mi['o2_store_min']:.0f}%, fatigue up to "
             f"{mi['fatigue_max']:.2f}; ectopic spikes in the root: {summary['ectopic_spikes']}"
         )
+    spans = [
+        f"{kind} {d['first_min']:.2f}-{d['last_min']:.2f} min" if d else f"{kind} none"
+        for kind, d in summary["ectopic_discharge"].items()
+    ]
+    lines.append(f"{name}: ectopic discharge in the root: {', '.join(spans)}")
     lines.append(
         f"{name}: {run_cfg['duration'] / 60e3:g} min of root and spinal stage in {wall:.0f} s"
     )
