@@ -68,6 +68,12 @@ def test_walking_times():
     wt = walking_times(ds, sched)
     assert wt["onset_after_walking_min"] == pytest.approx((200.0 - 60.0) / 60.0)
     assert wt["stop_after_sitting_min"] == pytest.approx((400.0 - 360.0) / 60.0)
+    assert not wt["discharge_before_walking"]
+    # a root that fired while standing: the onset is before the walk, not its first
+    # event after the walk began
+    early = walking_times(_fake([30.0, 200.0]), sched)
+    assert early["onset_after_walking_min"] == pytest.approx(-0.5)
+    assert early["discharge_before_walking"]
     none = walking_times(_fake([]), sched)
     assert none["onset_after_walking_min"] is None and none["stop_after_sitting_min"] is None
     with pytest.raises(ValueError, match="walking"):

@@ -66,7 +66,11 @@ def phase_table(ds, schedule) -> list[dict]:
 
 def walking_times(ds, schedule) -> dict:
     """Time (min) from the start of the first walking phase to the first ectopic event,
-    and from the start of the next non-walking phase to the last event (None: none)."""
+    and from the start of the next non-walking phase to the last event (None: none).
+
+    The first event is the run's first: if the root fired before the walk (in a standing
+    phase), ``onset_after_walking_min`` is negative and ``discharge_before_walking`` is
+    true, rather than the onset being read from the first event after the walk began."""
     phases = schedule.describe()
     walk = next((p for p in phases if p["name"].startswith("walking")), None)
     if walk is None:
@@ -75,11 +79,11 @@ def walking_times(ds, schedule) -> dict:
     w1 = w0 + walk["duration_ms"]
     ev_t = ds["event_time"].values * 1e3
     out = {"walking_start_min": w0 / 60e3, "sitting_start_min": w1 / 60e3}
-    after = ev_t[ev_t >= w0]
-    out["onset_after_walking_min"] = float((after.min() - w0) / 60e3) if after.size else None
+    out["onset_after_walking_min"] = float((ev_t.min() - w0) / 60e3) if ev_t.size else None
+    out["discharge_before_walking"] = bool(ev_t.size and ev_t.min() < w0)
     late = ev_t[ev_t >= w1]
     out["stop_after_sitting_min"] = (
-        float((late.max() - w1) / 60e3) if late.size else (0.0 if after.size else None)
+        float((late.max() - w1) / 60e3) if late.size else (0.0 if ev_t.size else None)
     )
     return out
 
@@ -114,7 +118,13 @@ def _run(cfg: dict, out: Path, kind: str) -> ExperimentReport:
         on, off = wt["onset_after_walking_min"], wt["stop_after_sitting_min"]
         lines.append(
             "walking test: first ectopic discharge "
-            + ("none" if on is None else f"{on:.1f} min after the start of walking")
+            + (
+                "none"
+                if on is None
+                else f"{on:.1f} min after the start of walking"
+                if on >= 0
+                else f"{-on:.1f} min before the start of walking (the root fired already)"
+            )
             + "; "
             + ("-" if off is None else f"last {off:.1f} min after sitting down")
         )
