@@ -107,24 +107,19 @@ def read_modifiers(cfg: dict, spinal):
     return el, over, (None if perf is None else read_perfusion(perf))
 
 
-def _discharge_spans(groups) -> dict:
+def _discharge_spans(root) -> dict:
     """First and last ectopic spike (min) of each axon kind of the root, or None where
     its axons never fired: when the discharge starts and stops, which the sampled
     spinal segments may miss."""
-    out: dict = {}
-    for g in groups:
-        t = np.asarray(g.events.time)[np.asarray(g.events.ectopic, dtype=bool)]
-        prev = out.get(g.kind)
-        if t.size:
-            span = {"first_min": float(t.min()) / 60e3, "last_min": float(t.max()) / 60e3}
-            if prev:
-                span = {
-                    "first_min": min(prev["first_min"], span["first_min"]),
-                    "last_min": max(prev["last_min"], span["last_min"]),
-                }
-            out[g.kind] = span
-        else:
-            out.setdefault(g.kind, None)
+    ev = root.ectopic_events()
+    out = {}
+    for kind in dict.fromkeys(root.kinds):
+        t = ev["time"][ev["kind"] == kind]
+        out[kind] = (
+            {"first_min": float(t.min()) / 60e3, "last_min": float(t.max()) / 60e3}
+            if t.size
+            else None
+        )
     return out
 
 
@@ -192,7 +187,7 @@ def run(cfg: dict, out: Path) -> ExperimentReport:
             "fatigue_max": float(muscle_o2["fatigue"].max()),
         },
         "ectopic_spikes": int(sum(len(g.events.time[g.events.ectopic]) for g in res.root.groups)),
-        "ectopic_discharge": _discharge_spans(res.root.groups),
+        "ectopic_discharge": _discharge_spans(res.root),
         "verdicts": verdicts,
         "cramp": {v["segment"]: v["cramp"] for v in verdicts},
         "timing": {
