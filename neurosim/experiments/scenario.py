@@ -107,13 +107,13 @@ def read_modifiers(cfg: dict, spinal):
     return el, over, (None if perf is None else read_perfusion(perf))
 
 
-def _discharge_spans(root) -> dict:
-    """First and last ectopic spike (min) of each axon kind of the root, or None where
-    its axons never fired: when the discharge starts and stops, which the sampled
-    spinal segments may miss."""
-    ev = root.ectopic_events()
+def _discharge_spans(ev: dict, kinds) -> dict:
+    """First and last ectopic spike (min) of each axon kind, from the root's
+    :meth:`~neurosim.simulate.root.RootResult.ectopic_events` ``ev``, or None where its
+    axons never fired: when the discharge starts and stops, which the sampled spinal
+    segments may miss."""
     out = {}
-    for kind in dict.fromkeys(root.kinds):
+    for kind in dict.fromkeys(kinds):
         t = ev["time"][ev["kind"] == kind]
         out[kind] = (
             {"first_min": float(t.min()) / 60e3, "last_min": float(t.max()) / 60e3}
@@ -177,6 +177,7 @@ def run(cfg: dict, out: Path) -> ExperimentReport:
         files.append(out / "muscle_perfusion.npz")
         for v, f in zip(verdicts, fatigue, strict=True):
             v["muscle_fatigue"] = f
+    ectopic = res.root.ectopic_events()
     summary = {
         "electrolytes": vars(electrolytes),
         "gating_shift_mV": electrolytes.gating_shift,
@@ -186,8 +187,8 @@ def run(cfg: dict, out: Path) -> ExperimentReport:
             "o2_store_min": float(muscle_o2["o2_store"].min()),
             "fatigue_max": float(muscle_o2["fatigue"].max()),
         },
-        "ectopic_spikes": int(sum(len(g.events.time[g.events.ectopic]) for g in res.root.groups)),
-        "ectopic_discharge": _discharge_spans(res.root),
+        "ectopic_spikes": int(len(ectopic["time"])),
+        "ectopic_discharge": _discharge_spans(ectopic, res.root.kinds),
         "verdicts": verdicts,
         "cramp": {v["segment"]: v["cramp"] for v in verdicts},
         "timing": {
