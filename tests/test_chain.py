@@ -11,7 +11,7 @@ import pytest
 
 from neurosim.ectopic import Direction
 from neurosim.experiments import run_experiment
-from neurosim.simulate.chain import Segment, continuous_events, segment_input
+from neurosim.simulate.chain import Segment, continuous_events, first_cramp, segment_input
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -82,6 +82,24 @@ def test_bad_segments():
         Segment("x", 0.0, 0.0)
 
 
+def test_first_cramp_is_the_earliest_onset_in_protocol_time():
+    def v(name, start_min, onset_s):
+        return {
+            "segment": name,
+            "start_min": start_min,
+            "cramp": onset_s is not None,
+            "onset_s": onset_s,
+        }
+
+    # a long segment from standing up overlaps the sampled ones; its onset counts from
+    # its own start
+    verdicts = [v("lying", 0.5, None), v("standing", 4.5, 0.0), v("from standing up", 1.0, 90.0)]
+    assert first_cramp(verdicts) == {"segment": "from standing up", "time_min": 2.5}
+    verdicts[2] = v("from standing up", 1.0, 240.0)
+    assert first_cramp(verdicts) == {"segment": "standing", "time_min": 4.5}
+    assert first_cramp([v("lying", 0.5, None)]) is None
+
+
 SCENARIO = f"""
 [experiment]
 kind = "scenario"
@@ -140,6 +158,8 @@ def test_accelerated_stenosis_cramps_in_extension_only(tmp_path):
     assert 4.0 <= 60 * span["first_min"] <= 9.0, span
     assert 60 * span["last_min"] >= 9.0, span
     assert any("ectopic discharge in the root: " in line for line in rep.lines)
+    first = rep.metrics["first_cramp"]
+    assert first["segment"] == "extension" and 9.0 <= 60 * first["time_min"] <= 12.0, first
 
 
 def test_scenario_bad_input(tmp_path):
@@ -147,6 +167,14 @@ def test_scenario_bad_input(tmp_path):
     p.write_text(SCENARIO.split("[[segments]]")[0])
     with pytest.raises(ValueError, match="segments"):
         run_experiment(p, tmp_path / "out")
+    # longer than the compiled spinal network holds: refused before the root stage runs
+    long = SCENARIO.replace(
+        'start = "9 s"\nduration = "3 s"', 'start = "0 s"\nduration = "16 s"'
+    ).replace("[[segments]]", '[spinal.set.simulation]\nmax_duration = "10 s"\n[[segments]]', 1)
+    p.write_text(long)
+    with pytest.raises(ValueError, match="max_duration"):
+        run_experiment(p, tmp_path / "out")
+    assert not (tmp_path / "out" / "bad" / "root.nc").exists()
     late = SCENARIO.replace('start = "9 s"', 'start = "15 s"')
     p.write_text(late)
     with pytest.raises(ValueError, match="after the protocol"):

@@ -34,6 +34,19 @@ def test_brief_force_below_threshold_or_during_stimulation_is_not():
     assert not detect_cramp(T, _force(1000, 4000), 100.0, last_stimulus=4000.0).detected
 
 
+def test_later_cramps_are_counted_and_timed():
+    # three boxes: 2 s, 0.5 s (too short to count) and 3 s; each counted cramp widens by
+    # 50 ms under the 250 ms moving average (first test)
+    force = _force(1000, 3000) + _force(4000, 4500) + _force(6000, 9000)
+    c = detect_cramp(T, force, 100.0)
+    assert c.detected and c.episodes == 2
+    assert c.onset == pytest.approx(975, abs=1.5) and c.duration == pytest.approx(2050, abs=1.5)
+    assert c.total_duration == pytest.approx(2050 + 3050, abs=3)
+    assert c.last_end == pytest.approx(9024, abs=1.5)
+    none = detect_cramp(T, _force(3000, 3800), 100.0)
+    assert none.episodes == 0 and none.total_duration == 0.0
+
+
 def test_voluntary_drive_excludes_force():
     drive = np.where(T < 7000, 5.0, 0.0)
     assert not detect_cramp(T, _force(3000, 6000), 100.0, drive=drive).detected

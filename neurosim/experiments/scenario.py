@@ -126,7 +126,7 @@ def _discharge_spans(ev: dict, kinds) -> dict:
 @register("scenario")
 def run(cfg: dict, out: Path) -> ExperimentReport:
     """Run a whole-chain scenario file (see the module docstring)."""
-    from neurosim.simulate.chain import simulate_chain
+    from neurosim.simulate.chain import first_cramp, simulate_chain
 
     name = cfg["experiment"]["name"]
     spinal, muscle = _spinal_models(cfg)
@@ -191,6 +191,7 @@ def run(cfg: dict, out: Path) -> ExperimentReport:
         "ectopic_discharge": _discharge_spans(ectopic, res.root.kinds),
         "verdicts": verdicts,
         "cramp": {v["segment"]: v["cramp"] for v in verdicts},
+        "first_cramp": first_cramp(verdicts),
         "timing": {
             "wall_s": wall,
             "root_wall_s": sum(g.wall_s for g in res.root.groups),
@@ -210,6 +211,11 @@ def run(cfg: dict, out: Path) -> ExperimentReport:
                 f"CRAMP, onset {v['onset_s']:.1f} s, duration {v['cramp_duration_s']:.1f} s, "
                 f"{v['rate_mean_hz']:.1f} pps"
             )
+            if v["cramps"] > 1:
+                verdict += (
+                    f" ({v['cramps']} cramps, {v['time_in_cramp_s']:.1f} s in all, the last "
+                    f"ending at {v['last_cramp_end_s']:.1f} s)"
+                )
         else:
             verdict = "no cramp"
         lines.append(
@@ -227,6 +233,12 @@ def run(cfg: dict, out: Path) -> ExperimentReport:
         for kind, d in summary["ectopic_discharge"].items()
     ]
     lines.append(f"{name}: ectopic discharge in the root: {', '.join(spans)}")
+    fc = summary["first_cramp"]
+    lines.append(
+        f"{name}: first cramp {fc['time_min']:.2f} min into the protocol ({fc['segment']})"
+        if fc
+        else f"{name}: no cramp in any segment"
+    )
     lines.append(
         f"{name}: {run_cfg['duration'] / 60e3:g} min of root and spinal stage in {wall:.0f} s"
     )

@@ -32,21 +32,40 @@ def plot(res, path, title: str = "") -> Path:
         ax = top[0]
         ax.plot(t, ds["pressure"].values.max(0), color=PALETTE["black"])
         ax.set_ylabel("pressure\n(mmHg)")
+        holders = [
+            any(_holds(seg, o) for o in res.segments if o is not seg) for seg in res.segments
+        ]
         if title:
-            ax.set_title(title, pad=18)
+            ax.set_title(title, pad=34 if any(holders) else 18)
         # bands numbered, not named: adjacent segments' names would overlap; each spinal
-        # column below carries its number and name
-        for j, seg in enumerate(res.segments, 1):
+        # column below carries its number and name. A segment that holds others (e.g.
+        # the whole of standing) is a numbered bar above the panels, not a band over them
+        for j, (seg, holder) in enumerate(zip(res.segments, holders, strict=True), 1):
+            x0, x1 = seg.start / 60e3, (seg.start + seg.duration) / 60e3
+            if holder:
+                bar = dict(transform=ax.get_xaxis_transform(), clip_on=False)
+                ax.plot([x0, x1], [1.14, 1.14], color=PALETTE["black"], lw=1.5, **bar)
+                ax.text(
+                    x0,
+                    1.14,
+                    f"{j} ",
+                    ha="right",
+                    va="center",
+                    fontsize=11,
+                    fontweight="bold",
+                    **bar,
+                )
+                continue
             for a in top:
                 a.axvspan(
-                    seg.start / 60e3,
-                    (seg.start + seg.duration) / 60e3,
+                    x0,
+                    x1,
                     color=PALETTE["yellow"],
                     alpha=0.35,
                     lw=0,
                 )
             ax.text(
-                (seg.start + 0.5 * seg.duration) / 60e3,
+                0.5 * (x0 + x1),
                 1.02,
                 str(j),
                 transform=ax.get_xaxis_transform(),
@@ -114,6 +133,11 @@ def plot(res, path, title: str = "") -> Path:
                 a3.set_ylabel("EMG (mV)")
         save(fig, path)
     return path
+
+
+def _holds(seg, other) -> bool:
+    """Whether ``other`` lies inside ``seg`` (both :class:`~neurosim.simulate.chain.Segment`)."""
+    return seg.start <= other.start and other.start + other.duration <= seg.start + seg.duration
 
 
 def _experiment(name: str) -> Path:

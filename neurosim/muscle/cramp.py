@@ -94,6 +94,13 @@ class CrampMetrics:
         Mean over active units of their ISI coefficient of variation.
     window_start : float
         Start of the involuntary window searched (ms).
+    episodes : int
+        Cramps in the record (each at least ``min_duration``); the other fields
+        describe the first.
+    total_duration : float
+        Time spent in cramp over the record, all episodes together (ms).
+    last_end : float
+        End of the last cramp (ms from the start of the run).
     """
 
     detected: bool
@@ -107,6 +114,9 @@ class CrampMetrics:
     rate_sd: float = math.nan
     isi_cv_mean: float = math.nan
     window_start: float = math.nan
+    episodes: int = 0
+    total_duration: float = 0.0
+    last_end: float = math.nan
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -171,7 +181,8 @@ def detect_cramp(
     spike_time: np.ndarray | None = None,
     criteria: CrampCriteria | None = None,
 ) -> CrampMetrics:
-    """Find the first cramp in a force record.
+    """Find the cramps in a force record; the metrics are those of the first, with
+    the number of cramps and the time spent in cramp over the record.
 
     Parameters
     ----------
@@ -208,29 +219,31 @@ def detect_cramp(
     edges = np.diff(np.concatenate([[0], above.astype(np.int8), [0]]))
     starts = np.flatnonzero(edges == 1)
     stops = np.flatnonzero(edges == -1)  # exclusive
-    for a, b in zip(starts, stops, strict=True):
-        duration = (b - a) * step
-        if duration < c.min_duration:
-            continue
-        onset, end = float(t[a]), float(t[b - 1])
-        peak = float(smooth[a:b].max())
-        metrics = dict(
-            detected=True,
-            onset=onset,
-            duration=float(duration),
-            ongoing=bool(b == len(t)),
-            peak_force=peak,
-            peak_force_fraction=peak / max_force,
-            window_start=float(window_start),
-        )
-        if spike_unit is not None and spike_time is not None:
-            _, rate, cv = unit_discharge(spike_unit, spike_time, onset, end, c.min_spikes)
-            if len(rate):
-                metrics.update(
-                    n_active_units=len(rate),
-                    rate_mean=float(rate.mean()),
-                    rate_sd=float(rate.std()),
-                    isi_cv_mean=float(cv.mean()),
-                )
-        return CrampMetrics(**metrics)
-    return CrampMetrics(detected=False, window_start=float(window_start))
+    runs = [(a, b) for a, b in zip(starts, stops, strict=True) if (b - a) * step >= c.min_duration]
+    if not runs:
+        return CrampMetrics(detected=False, window_start=float(window_start))
+    a, b = runs[0]
+    onset, end = float(t[a]), float(t[b - 1])
+    peak = float(smooth[a:b].max())
+    metrics = dict(
+        detected=True,
+        onset=onset,
+        duration=float((b - a) * step),
+        ongoing=bool(b == len(t)),
+        peak_force=peak,
+        peak_force_fraction=peak / max_force,
+        window_start=float(window_start),
+        episodes=len(runs),
+        total_duration=float(sum(b - a for a, b in runs) * step),
+        last_end=float(t[runs[-1][1] - 1]),
+    )
+    if spike_unit is not None and spike_time is not None:
+        _, rate, cv = unit_discharge(spike_unit, spike_time, onset, end, c.min_spikes)
+        if len(rate):
+            metrics.update(
+                n_active_units=len(rate),
+                rate_mean=float(rate.mean()),
+                rate_sd=float(rate.std()),
+                isi_cv_mean=float(cv.mean()),
+            )
+    return CrampMetrics(**metrics)

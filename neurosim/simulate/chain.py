@@ -35,7 +35,14 @@ import numpy as np
 from neurosim.ectopic import Direction
 from neurosim.validate import check_positive
 
-__all__ = ["Segment", "ChainResult", "continuous_events", "segment_input", "simulate_chain"]
+__all__ = [
+    "Segment",
+    "ChainResult",
+    "continuous_events",
+    "first_cramp",
+    "segment_input",
+    "simulate_chain",
+]
 
 
 @dataclass(frozen=True)
@@ -150,7 +157,8 @@ class ChainResult:
 
     def verdicts(self) -> list[dict]:
         """Per segment: cramp or not, onset (s from the segment start), duration (s),
-        peak force fraction, discharge rate, ectopic input counts."""
+        peak force fraction, discharge rate (all of the first cramp), the number of
+        cramps and the time spent in cramp, ectopic input counts."""
         out = []
         for seg, sp, n_in in zip(self.segments, self.spinal, self.meta["inputs"], strict=True):
             c = sp.cramp
@@ -163,6 +171,9 @@ class ChainResult:
                     "cramp": bool(c.detected),
                     "onset_s": (c.onset / 1e3) if c.detected else None,
                     "cramp_duration_s": (c.duration / 1e3) if c.detected else 0.0,
+                    "cramps": int(c.episodes),
+                    "time_in_cramp_s": float(c.total_duration) / 1e3,
+                    "last_cramp_end_s": (c.last_end / 1e3) if c.detected else None,
                     "peak_force_fraction": float(np.max(sp.force_fraction))
                     if sp.force_fraction.size
                     else 0.0,
@@ -171,6 +182,18 @@ class ChainResult:
                 }
             )
         return out
+
+
+def first_cramp(verdicts: list[dict]) -> dict | None:
+    """The earliest cramp onset over the segments' ``verdicts`` (those of
+    :meth:`ChainResult.verdicts`), in protocol time: ``{"segment", "time_min"}``, or None
+    when no segment cramps. With a segment that spans a whole posture (e.g. from standing
+    up to the end) this is how soon the posture brings a cramp."""
+    onsets = [(v["start_min"] + v["onset_s"] / 60.0, v["segment"]) for v in verdicts if v["cramp"]]
+    if not onsets:
+        return None
+    t, name = min(onsets)
+    return {"segment": name, "time_min": t}
 
 
 def _fit_ectopic_table(spinal, ect):
@@ -249,6 +272,15 @@ def simulate_chain(
         ds, dm = default_models()
         spinal = spinal or ds
         muscle = muscle or dm
+    # before the root stage's minutes: a segment the compiled spinal network cannot hold
+    max_d = float(spinal["simulation"]["max_duration"])
+    for s in segments:
+        if s.duration > max_d:
+            raise ValueError(
+                f"segment {s.name!r} lasts {s.duration / 1e3:g} s, longer than the spinal "
+                f"model's `simulation.max_duration` ({max_d / 1e3:g} s); raise it in the "
+                "spinal model (a scenario file: [spinal.set.simulation] max_duration)"
+            )
     root = simulate_root(compression, groups, duration, seed=seed, **(root_kwargs or {}))
     n_units = int(spinal["pool"]["n_units"])
     n_ia = int(spinal["spindle"]["n_afferents"])
