@@ -15,6 +15,8 @@ An experiment file of kind ``scenario`` holds the root-stage tables of
     name = "standing in extension"
     start = "20 min"
     duration = "30 s"
+    [spinal.set.simulation]            # only for a segment longer than the spinal
+    max_duration = "8 min"             # model's (2 min in the shipped models)
 
     [electrolytes]                     # optional plasma values (neurosim.electrolytes)
     k = "4 mM"
@@ -25,7 +27,9 @@ An experiment file of kind ``scenario`` holds the root-stage tables of
     max_flow = 3.0                     # neurosim.muscle.perfusion); its fatigue feeds
                                        # the spinal segments
 
-The run prints one verdict line per segment (cramp or not, onset, duration) and writes
+The run prints one verdict line per segment (cramp or not, onset, duration; the number
+of cramps, the time in cramp and the end of the last where a segment holds several),
+when the root's ectopic discharge starts and stops, and the first cramp; it writes
 ``root.nc`` (the root stage), ``spinal_<i>.npz``/``.json`` (each spinal run),
 ``summary.json`` and the chain figure ``<name>.png``.
 """
