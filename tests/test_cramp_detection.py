@@ -42,7 +42,7 @@ def test_later_cramps_are_counted_and_timed():
     assert c.detected and c.episodes == 2
     assert c.onset == pytest.approx(975, abs=1.5) and c.duration == pytest.approx(2050, abs=1.5)
     assert c.total_duration == pytest.approx(2050 + 3050, abs=3)
-    assert c.last_end == pytest.approx(9024, abs=1.5)
+    assert np.ravel(c.intervals) == pytest.approx([975, 3025, 5975, 9025], abs=1.5)
     none = detect_cramp(T, _force(3000, 3800), 100.0)
     assert none.episodes == 0 and none.total_duration == 0.0
 

@@ -6,6 +6,8 @@ it (minutes), hence ``slow``.
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -189,6 +191,31 @@ def test_same_seed_same_spikes(models):
         np.testing.assert_array_equal(getattr(a, key), getattr(b, key))  # bit-identical
     np.testing.assert_array_equal(a.mean_rate, b.mean_rate)
     assert not np.array_equal(a.mn_time, c.mn_time)
+
+
+def test_a_saved_result_reads_back(models, tmp_path):
+    from dataclasses import replace
+
+    from neurosim.muscle.cramp import CrampMetrics
+    from neurosim.simulate.spinal import SpinalResult
+
+    spinal, _, muscle = models
+    r = simulate_spinal(spinal, muscle, 500.0, seed=3)
+    two = CrampMetrics(
+        detected=True,
+        onset=10.0,
+        duration=5.0,
+        episodes=2,
+        total_duration=9.0,
+        intervals=((10.0, 15.0), (20.0, 24.0)),
+    )
+    for res in (r, replace(r, cramp=two)):
+        back = SpinalResult.load(res.save(tmp_path / "r"))
+        # NaN fields (no cramp) compare through their JSON; intervals keep their tuples
+        assert json.dumps(back.cramp.to_dict()) == json.dumps(res.cramp.to_dict())
+        assert back.cramp.intervals == res.cramp.intervals
+        np.testing.assert_array_equal(back.force, res.force)
+        np.testing.assert_array_equal(back.mn_time, res.mn_time)
 
 
 def _dead_time(rate_hz: np.ndarray, refractory_ms: float) -> np.ndarray:

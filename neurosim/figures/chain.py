@@ -46,11 +46,11 @@ def plot(res, path, title: str = "") -> Path:
                 bar = dict(transform=ax.get_xaxis_transform(), clip_on=False)
                 ax.plot([x0, x1], [1.14, 1.14], color=PALETTE["black"], lw=1.5, **bar)
                 ax.text(
-                    x0,
-                    1.14,
-                    f"{j} ",
-                    ha="right",
-                    va="center",
+                    0.5 * (x0 + x1),
+                    1.15,
+                    str(j),
+                    ha="center",
+                    va="bottom",
                     fontsize=11,
                     fontweight="bold",
                     **bar,
@@ -114,16 +114,16 @@ def plot(res, path, title: str = "") -> Path:
             a1.set_ylim(-1, sp.n_units)
             a1.set_title(f"{j + 1}  {seg.name}", fontsize=11)
             a2.plot(sp.t / 1e3, 100 * sp.force_fraction, color=PALETTE["blue"])
-            c = sp.cramp
-            if c.detected:
+            for k, (on, end) in enumerate(sp.cramp.intervals):
                 a2.axvspan(
-                    c.onset / 1e3,
-                    (c.onset + c.duration) / 1e3,
+                    on / 1e3,
+                    end / 1e3,
                     color=PALETTE["vermillion"],
                     alpha=0.25,
                     lw=0,
-                    label="cramp",
+                    label="cramp" if k == 0 else None,
                 )
+            if sp.cramp.detected:
                 a2.legend(frameon=False)
             a3.plot(sp.emg_t / 1e3, sp.emg, color=PALETTE["purple"], lw=0.4)
             a3.set_xlabel("time in segment (s)")

@@ -99,8 +99,8 @@ class CrampMetrics:
         describe the first.
     total_duration : float
         Time spent in cramp over the record, all episodes together (ms).
-    last_end : float
-        End of the last cramp (ms from the start of the run).
+    intervals : tuple of (float, float)
+        Start and end of every cramp (ms from the start of the run).
     """
 
     detected: bool
@@ -116,7 +116,7 @@ class CrampMetrics:
     window_start: float = math.nan
     episodes: int = 0
     total_duration: float = 0.0
-    last_end: float = math.nan
+    intervals: tuple = ()
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -235,7 +235,7 @@ def detect_cramp(
         window_start=float(window_start),
         episodes=len(runs),
         total_duration=float(sum(b - a for a, b in runs) * step),
-        last_end=float(t[runs[-1][1] - 1]),
+        intervals=tuple((float(t[a]), float(t[a] + (b - a) * step)) for a, b in runs),
     )
     if spike_unit is not None and spike_time is not None:
         _, rate, cv = unit_discharge(spike_unit, spike_time, onset, end, c.min_spikes)

@@ -173,7 +173,7 @@ class ChainResult:
                     "cramp_duration_s": (c.duration / 1e3) if c.detected else 0.0,
                     "cramps": int(c.episodes),
                     "time_in_cramp_s": float(c.total_duration) / 1e3,
-                    "last_cramp_end_s": (c.last_end / 1e3) if c.detected else None,
+                    "last_cramp_end_s": (c.intervals[-1][1] / 1e3) if c.detected else None,
                     "peak_force_fraction": float(np.max(sp.force_fraction))
                     if sp.force_fraction.size
                     else 0.0,

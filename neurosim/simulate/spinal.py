@@ -443,7 +443,9 @@ class SpinalResult:
         path = Path(path)
         arrays = dict(np.load(path.with_suffix(".npz")))
         meta = json.loads(path.with_suffix(".json").read_text())
-        cramp = CrampMetrics(**meta.pop("cramp"))
+        c = meta.pop("cramp")
+        c["intervals"] = tuple(tuple(i) for i in c.get("intervals", ()))
+        cramp = CrampMetrics(**c)
         meta["recorded_units"] = tuple(meta["recorded_units"])
         return cls(**arrays, **meta, cramp=cramp)
 
