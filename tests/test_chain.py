@@ -62,6 +62,23 @@ def test_each_sample_axon_stands_for_its_share_of_the_pool():
     assert Direction.BOTH  # the enum the mapping uses exists
 
 
+def test_only_the_lesioned_share_of_the_afferents_carries_the_trains():
+    windows = [[0.0, 10.0, 10.0], [10.0, 10.0, 10.0]]
+    sens = _group("sensory", 2, [1.0, 2.0], [0, 1], windows, muscle=False)
+    root = SimpleNamespace(groups=[sens])
+    seg = Segment("s", 0.0, 20.0)
+    full = segment_input(root, seg, n_units=0, n_ia=10, seed=1)
+    part = segment_input(root, seg, n_units=0, n_ia=10, seed=1, ia_share=0.3)
+    assert sorted(full.index) == list(range(10))
+    assert sorted(part.index) == [0, 1, 2]  # the first round(0.3 * 10), both samples
+    # the lesioned afferents keep the phases they have in the full mapping
+    assert [t for t, j in zip(full.time, full.index, strict=True) if j < 3] == list(part.time)
+    assert segment_input(root, seg, 0, 10, seed=1, ia_share=0.0).time == ()
+    for bad in (-0.1, 1.5, float("nan")):
+        with pytest.raises(ValueError, match="ia_share"):
+            segment_input(root, seg, 0, 10, seed=1, ia_share=bad)
+
+
 def test_a_burst_stays_where_the_root_fired_it():
     """Seconds of firing (e.g. after a relief of pressure) inside a long segment: every
     represented fibre fires within a window of the burst, not anywhere in the segment;
@@ -175,6 +192,11 @@ def test_scenario_bad_input(tmp_path):
     with pytest.raises(ValueError, match="max_duration"):
         run_experiment(p, tmp_path / "out")
     assert not (tmp_path / "out" / "bad" / "root.nc").exists()
+    share = SCENARIO.replace("[spinal]\n", "[spinal]\nia_share = 1.5\n", 1)
+    assert share != SCENARIO
+    p.write_text(share)
+    with pytest.raises(ValueError, match="ia_share"):
+        run_experiment(p, tmp_path / "out")
     late = SCENARIO.replace('start = "9 s"', 'start = "15 s"')
     p.write_text(late)
     with pytest.raises(ValueError, match="after the protocol"):

@@ -38,6 +38,8 @@ SCENARIOS = [
     "walking_cramp",
     "vascular_claudication",
     "night_cramp",
+    "stenosis_partial_root",
+    "fatigue_partial_root",
 ]
 
 
@@ -253,6 +255,10 @@ def test_scenarios_change_what_their_comments_say():
     assert _read_scenario("fatigue")[8]["fatigue"]["level"] == 0.6
     q = _read_scenario("quinine")
     assert q[7]["motoneuron"]["gnabar"] == pytest.approx(0.85 * ref[7]["motoneuron"]["gnabar"])
+    part = load_experiment(ROOT / "experiments" / "fatigue_partial_root.toml")
+    assert part["spinal"]["ia_share"] == 0.2
+    assert _read_scenario("fatigue_partial_root")[8]["fatigue"]["level"] == 0.6
+    assert _read_scenario("stenosis_partial_root")[8]["fatigue"]["level"] == 0.0
     vasc = _read_scenario("vascular_claudication")
     assert vasc[2].max_flow < vasc[2].walking_demand <= _read_scenario("walking_cramp")[2].max_flow
     assert max(p["pressure_mmHg"] for p in vasc[3].schedule.describe()) == 8.0

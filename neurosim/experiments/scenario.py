@@ -6,6 +6,8 @@ An experiment file of kind ``scenario`` holds the root-stage tables of
     [spinal]
     model = "../models/spinal/motoneuron_pool.toml"
     muscle = "../models/muscle/fuglevand_1993.toml"
+    ia_share = 0.2                     # optional: share of the Ia afferents that pass
+                                       # the lesion (default 1: all carry its trains)
     [spinal.set.neuromodulation]       # optional overrides of the spinal model file
     level = 1.2
     [spinal.muscle_set.fatigue]        # optional overrides of the muscle model file
@@ -58,6 +60,14 @@ SPINAL_FIELDS = {
     "muscle": Field("str", doc="muscle model file, relative to the experiment file"),
     "set": Field("table", default={}, doc="overrides of the spinal model file"),
     "muscle_set": Field("table", default={}, doc="overrides of the muscle model file"),
+    "ia_share": Field(
+        "float",
+        default=1.0,
+        lo=0.0,
+        hi=1.0,
+        doc="share of the pool's Ia afferents that pass the lesion and carry the root's "
+        "ectopic trains (the rest are intact)",
+    ),
 }
 
 
@@ -165,6 +175,7 @@ def run(cfg: dict, out: Path) -> ExperimentReport:
         root_kwargs=kw,
         seed=seed,
         fatigue=fatigue,
+        ia_share=read_table(cfg.get("spinal", {}), SPINAL_FIELDS, "spinal")["ia_share"],
     )
     res.meta["electrolytes"] = electrolytes
     res.meta["muscle_o2"] = muscle_o2

@@ -18,7 +18,9 @@ Each represented fibre receives the sample axon's train delayed by its own rando
 (below), so this is a uniformly random phase of the pattern. The fibres keep the sample's
 rate, pattern and time course (a burst stays where the root fired it, e.g. the seconds of
 firing after a relief of pressure) but do not fire in lockstep (axons of one root at one
-lesion fire alike, not synchronised).
+lesion fire alike, not synchronised). With ``ia_share`` < 1 only that share of the Ia
+afferents (the first ``round(ia_share * n_ia)``) passes the lesion and carries the
+trains; the others are intact and carry no ectopic spikes.
 
 The multi-rate root stage observes firing only inside its fast windows; a window's spikes
 stand for its whole slow step. The spinal stage needs continuous trains, so each window's
@@ -33,7 +35,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from neurosim.ectopic import Direction
-from neurosim.validate import check_positive
+from neurosim.validate import check_positive, check_range
 
 __all__ = [
     "Segment",
@@ -105,11 +107,16 @@ def _empty() -> dict:
     }
 
 
-def segment_input(root, segment: Segment, n_units: int, n_ia: int, seed: int = 0):
+def segment_input(
+    root, segment: Segment, n_units: int, n_ia: int, seed: int = 0, ia_share: float = 1.0
+):
     """The :class:`~neurosim.simulate.spinal.EctopicSpikes` of one segment (times from
-    the segment start), each sample axon's train copied to the fibres it stands for."""
+    the segment start), each sample axon's train copied to the fibres it stands for
+    (of the Ia afferents, the share ``ia_share`` that passes the lesion)."""
     from neurosim.simulate.spinal import EctopicSpikes
 
+    check_range("ia_share", ia_share, 0.0, 1.0)
+    n_ia = int(round(ia_share * n_ia))
     rng = np.random.default_rng(seed)
     t0, t1 = segment.start, segment.start + segment.duration
     T = segment.duration
@@ -227,6 +234,7 @@ def simulate_chain(
     seed: int = 0,
     criteria=None,
     fatigue=None,
+    ia_share: float = 1.0,
 ) -> ChainResult:
     """Run the chain: the root stage over ``duration`` ms, then the spinal cord and
     muscle over each segment with the ectopic spikes of that segment.
@@ -249,6 +257,9 @@ def simulate_chain(
         Muscle fatigue level of each segment (``[fatigue] level`` of the muscle model,
         e.g. from :class:`neurosim.muscle.perfusion.MusclePerfusion`); default: the
         muscle model's own.
+    ia_share : float
+        Share of the pool's Ia afferents whose axons pass the lesion and carry the
+        sample sensory axons' ectopic trains (default 1: all of them).
     """
     from neurosim.simulate.root import simulate_root
     from neurosim.simulate.spinal import default_models, simulate_spinal
@@ -268,6 +279,7 @@ def simulate_chain(
                 f"`fatigue` must give one level in [0, 1] per segment ({len(segments)}), "
                 f"got {fatigue}"
             )
+    check_range("ia_share", ia_share, 0.0, 1.0)
     if spinal is None or muscle is None:
         ds, dm = default_models()
         spinal = spinal or ds
@@ -286,7 +298,7 @@ def simulate_chain(
     n_ia = int(spinal["spindle"]["n_afferents"])
     runs, inputs = [], []
     for i, seg in enumerate(segments):
-        ect = segment_input(root, seg, n_units, n_ia, seed=seed + 1000 + i)
+        ect = segment_input(root, seg, n_units, n_ia, seed=seed + 1000 + i, ia_share=ia_share)
         inputs.append(len(ect.time))
         seg_spinal = _fit_ectopic_table(spinal, ect)
         mus = muscle
