@@ -68,6 +68,29 @@ def _done(store: Path) -> int:
         return 0
 
 
+def _children(pid: int) -> list[int]:
+    """Process ids whose parent is ``pid`` (Linux /proc)."""
+    out = []
+    for d in Path("/proc").iterdir():
+        try:
+            if (
+                d.name.isdigit()
+                and int((d / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid
+            ):
+                out.append(int(d.name))
+        except (OSError, IndexError, ValueError):
+            continue
+    return out
+
+
+def _running(pid: int) -> bool:
+    """Whether a process exists and has not exited (a zombie has exited)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
 @pytest.mark.slow
 def test_killed_sweep_resumes(sweep_file, reference, tmp_path):
     store = tmp_path / "killed.zarr"
@@ -82,11 +105,18 @@ def test_killed_sweep_resumes(sweep_file, reference, tmp_path):
         deadline = time.monotonic() + 120
         while _done(store) < 16 and time.monotonic() < deadline and proc.poll() is None:
             time.sleep(0.02)
+        workers = _children(proc.pid)
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=30)
+        # the pool workers notice that their sweep is gone and stop computing
+        assert workers, "the sweep should have started pool workers"
+        deadline = time.monotonic() + 15
+        while any(_running(w) for w in workers) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not any(_running(w) for w in workers), "pool workers outlived the sweep"
     finally:
         try:
-            os.killpg(proc.pid, signal.SIGKILL)  # the orphaned pool workers
+            os.killpg(proc.pid, signal.SIGKILL)  # whatever is left of its process group
         except ProcessLookupError:
             pass
     done_at_kill = _done(store)

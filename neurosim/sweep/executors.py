@@ -9,6 +9,8 @@ a lost worker gives the same rows.
 from __future__ import annotations
 
 import os
+import threading
+import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -51,11 +53,23 @@ def _init_worker(threads: int) -> None:
     from neurosim.simulate.cable import set_threads
 
     set_threads(threads)
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
+
+
+def _exit_with_parent(parent: int, every: float = 0.5) -> None:
+    """A pool worker's watchdog: end the worker once the sweep that started it is gone
+    (killed, say), instead of computing a chunk whose result nobody will store. A
+    worker is re-parented when its parent dies, so its parent id changes."""
+    while os.getppid() == parent:
+        time.sleep(every)
+    os._exit(1)
 
 
 class PoolExecutor:
     """A local process pool (spawned processes). A worker that dies breaks the pool; the
     chunks that had not finished run again in a fresh pool (at most ``max_restarts``).
+    A worker whose sweep process is killed ends itself within about a second (a
+    watchdog thread), instead of finishing a chunk nobody will store.
 
     Parameters
     ----------
