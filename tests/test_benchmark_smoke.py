@@ -37,3 +37,19 @@ def test_cable_throughput_quick_runs():
         assert len(cvs) == 3 and abs(float(cvs[0]) / float(cvs[1]) - 1) < 2e-6, out
     else:
         assert last == "ratio: n/a (NEURON not run)", out
+
+
+@pytest.mark.slow
+def test_multirate_accuracy_quick_runs():
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "multirate_accuracy.py"), "--quick"],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        cwd=ROOT,
+    )
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    assert "settings: ectopic rate (Hz) per minute" in out and "coupled:" in out, out
+    m = re.search(r"^time ratio coupled / settings: ([0-9.]+)$", out, re.M)
+    assert m and float(m.group(1)) > 0, out

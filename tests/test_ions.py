@@ -178,6 +178,33 @@ def test_firing_average_leaves_quiet_members_alone(mrg_small):
         np.testing.assert_array_equal(runs[0.0].traces[key], runs[500.0].traces[key])
 
 
+def test_firing_average_takes_members_firing_throughout_the_span(mrg_small):
+    """Which members get the span's mean currents: one firing in some windows of each half
+    of the span (sparse or bursting firing) does; one that starts firing in the newer
+    half, one that stopped in the older half and a quiet one keep their last window."""
+    isim = IonicSimulation(
+        [mrg_small] * 4, read_ions({}), window=20.0, slow_dt=100.0, firing_average=500.0
+    )
+    B, n = isim.sim.k.B, isim.sim.k.n
+    rng = np.random.default_rng(0)
+    # members that fired in each window (windows every 100 ms)
+    fires = [[0, 2], [2], [0], [1], [1], [0, 1]]
+    seen = []
+    for w in range(6):
+        isim.t = 100.0 * w
+        currents = tuple(rng.normal(size=(B, n)) for _ in range(4))
+        seen.append(currents)
+        out = isim._average_firing(currents, np.isin(np.arange(B), fires[w]), 20.0)
+    # the span (500 ms) holds windows 1-5; member 0 fired in its older half (window 2) and
+    # in its newer half (window 5), member 1 in the newer half only, member 2 in the
+    # older half only (window 1), member 3 never. The reversal potentials did not move,
+    # so the mean currents are the plain means of windows 1-5 (equal lengths).
+    for j in range(4):
+        mean = np.mean([c[j][0] for c in seen[1:]], axis=0)
+        np.testing.assert_allclose(out[j][0], mean, rtol=1e-12, atol=1e-12)
+        np.testing.assert_array_equal(out[j][1:], currents[j][1:])
+
+
 @pytest.mark.parametrize(
     "table, match",
     [

@@ -30,16 +30,19 @@ A window of 10 ms holds only a few spikes of an axon firing at hundreds of Hz, a
 whether it holds 4 or 5 depends on where it falls in the interspike interval. Its mean
 currents carry that count noise (about one spike's charge per window), which the step
 control reads as a fast change of the periaxonal [K]o and answers with short steps,
-although the firing itself is steady. With ``firing_average`` > 0 the slow layer of a
-member that fired in every window that started within the last ``firing_average`` ms of
-model time takes the mean currents of those windows (weighted by window length; each
-window's currents carried to the present reversal potentials by the same linearisation
-the step uses), so the count noise falls as the span holds more windows and the steps
-lengthen. Other members (quiet, or firing sparsely, or starting or stopping to fire:
-transients the average would smear), and every member when the option is 0 (the
-default), use their last window alone. The cost is a lag of about half the span in what
-the slow layer sees of sustained firing; spans of a fraction of a second are short
-against the seconds-to-minutes time course of compression and ischaemia.
+although the firing itself is steady. An axon firing at tens of Hz, or in short bursts,
+is worse off: one window holds a spike and the next none, and the periaxonal [K]o seems
+to rise fast, then fall fast. With ``firing_average`` > 0 the slow layer of a member that
+is firing throughout the last ``firing_average`` ms of model time (it fired in a window
+that started in the older half of that span and in one that started in the newer half)
+takes the mean currents of the span's windows (weighted by window length; each window's
+currents carried to the present reversal potentials by the same linearisation the step
+uses), so the count noise falls as the span holds more windows and the steps lengthen.
+Other members (quiet, or starting or stopping to fire: transients the average would
+smear), and every member when the option is 0 (the default), use their last window
+alone. The cost is a lag of about half the span in what the slow layer sees of the
+firing; spans of a fraction of a second are short against the seconds-to-minutes time
+course of compression and ischaemia.
 """
 
 from __future__ import annotations
@@ -242,9 +245,9 @@ class IonicSimulation:
         4 x ``window``): firing episodes are followed closely, since their onset and end
         are transients the sampled windows would otherwise miss.
     firing_average : float
-        Span (ms of model time) over which the window currents of a member that fired in
-        every window of it are averaged for the slow layer (default 0: its last window
-        only). See "Firing and the sampling noise of spike counts" in the module
+        Span (ms of model time) over which the window currents of a member firing
+        throughout it (in each half) are averaged for the slow layer (default 0: its last
+        window only). See "Firing and the sampling noise of spike counts" in the module
         docstring.
     detect : sequence of str
         Spike-detection sites (default: every compartment of sections called ``node[*]``
@@ -386,8 +389,8 @@ class IonicSimulation:
         return min(max(h, self.window), remaining)
 
     def _average_firing(self, currents, fired: np.ndarray, win: float):
-        """Currents for the slow step: for members that fired in every window of the last
-        ``firing_average`` ms, the mean over those windows (see the module docstring);
+        """Currents for the slow step: for members firing throughout the last
+        ``firing_average`` ms, the mean over its windows (see the module docstring);
         the last window's for the others. Also sets the matching axial currents."""
         ions = self.ions
         ena, ek = ions.reversals()
@@ -399,13 +402,17 @@ class IonicSimulation:
         recent.append((self.t, win, fired, rec))
         while self.t - recent[0][0] >= self.firing_average:
             recent.popleft()
-        if len(recent) < 2:
+        # firing throughout the span: in its older half and in its newer half
+        middle = self.t - 0.5 * self.firing_average
+        older = [r[2] for r in recent if r[0] < middle]
+        newer = [r[2] for r in recent if r[0] >= middle]
+        if not older or not newer:
             return currents
+        sel = (np.logical_or.reduce(older) & np.logical_or.reduce(newer))[:, None]
         weight = np.array([r[1] for r in recent])
         weight /= weight.sum()
         mean = [np.tensordot(weight, np.stack([r[3][j] for r in recent]), axes=1) for j in range(5)]
         avg = (mean[0] - mean[2] * ena, mean[1] - mean[3] * ek, mean[2], mean[3])
-        sel = np.logical_and.reduce([r[2] for r in recent])[:, None]
         ions.axial = np.where(sel, mean[4], ions.axial)
         return tuple(np.where(sel, a, c) for a, c in zip(avg, currents, strict=True))
 
