@@ -1,4 +1,4 @@
-"""The throughput benchmark still runs (a smoke test, not a timing: see benchmarks/)."""
+"""The benchmarks still run (a smoke test, not a timing: see benchmarks/)."""
 
 from __future__ import annotations
 
@@ -11,17 +11,22 @@ import pytest
 from conftest import ROOT
 
 
-@pytest.mark.slow
-def test_cable_throughput_quick_runs():
+def run_quick(script: str) -> str:
+    """Run ``benchmarks/SCRIPT --quick``; its standard output (it must succeed)."""
     proc = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "cable_throughput.py"), "--quick"],
+        [sys.executable, str(ROOT / "benchmarks" / script), "--quick"],
         capture_output=True,
         text=True,
         timeout=900,
         cwd=ROOT,
     )
     assert proc.returncode == 0, proc.stderr
-    out = proc.stdout
+    return proc.stdout
+
+
+@pytest.mark.slow
+def test_cable_throughput_quick_runs():
+    out = run_quick("cable_throughput.py")
     assert re.search(r"^numba cache: (HIT|MISS)", out, re.M), out
     assert re.search(r"^neurosim +[0-9.e+]+ compartment-steps/s", out, re.M), out
     last = out.strip().splitlines()[-1]
@@ -41,15 +46,7 @@ def test_cable_throughput_quick_runs():
 
 @pytest.mark.slow
 def test_multirate_accuracy_quick_runs():
-    proc = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "multirate_accuracy.py"), "--quick"],
-        capture_output=True,
-        text=True,
-        timeout=900,
-        cwd=ROOT,
-    )
-    assert proc.returncode == 0, proc.stderr
-    out = proc.stdout
+    out = run_quick("multirate_accuracy.py")
     assert "settings: ectopic rate (Hz) per minute" in out and "coupled:" in out, out
     m = re.search(r"^time ratio coupled / settings: ([0-9.]+)$", out, re.M)
     assert m and float(m.group(1)) > 0, out
