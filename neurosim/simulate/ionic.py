@@ -41,8 +41,8 @@ uses), so the count noise falls as the span holds more windows and the steps len
 Other members (quiet, or starting or stopping to fire: transients the average would
 smear), and every member when the option is 0 (the default), use their last window
 alone. The cost is a lag of about half the span in what the slow layer sees of the
-firing; spans of a fraction of a second are short against the seconds-to-minutes time
-course of compression and ischaemia.
+firing; spans of a second or less are short against the minutes-long time course of
+compression and ischaemia.
 """
 
 from __future__ import annotations
