@@ -103,9 +103,11 @@ def test_killed_sweep_resumes(sweep_file, reference, tmp_path):
     )
     try:
         deadline = time.monotonic() + 120
+        workers: list[int] = []
         while _done(store) < 16 and time.monotonic() < deadline and proc.poll() is None:
+            if not workers and _done(store) > 0:
+                workers = _children(proc.pid)  # the pool exists once a chunk is stored
             time.sleep(0.02)
-        workers = _children(proc.pid)
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=30)
         # the pool workers notice that their sweep is gone and stop computing
