@@ -229,10 +229,10 @@ def test_bad_bases_fail_loudly(tmp_path):
 
 def _read_scenario(name):
     from neurosim.experiments._root import read_root
-    from neurosim.experiments.scenario import _spinal_models, read_modifiers, read_segments
+    from neurosim.experiments.scenario import read_modifiers, read_segments, read_spinal
 
     cfg = load_experiment(ROOT / "experiments" / f"{name}.toml")
-    spinal, muscle = _spinal_models(cfg)
+    spinal, muscle, _ = read_spinal(cfg)
     el, over, perf = read_modifiers(cfg, spinal)
     compression, groups, run = read_root(cfg, axon_set=over["axon"])
     return cfg, el, perf, compression, groups, run, read_segments(cfg), spinal, muscle

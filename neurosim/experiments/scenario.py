@@ -84,7 +84,9 @@ def read_segments(cfg: dict):
     return out
 
 
-def _spinal_models(cfg: dict):
+def read_spinal(cfg: dict):
+    """The scenario's ``[spinal]`` table: the spinal model, the muscle model (each with
+    its overrides) and ``ia_share``."""
     from neurosim.muscle.params import load_muscle_model
     from neurosim.spinal.params import load_spinal_model
 
@@ -99,6 +101,7 @@ def _spinal_models(cfg: dict):
     return (
         load_spinal_model(paths["model"], t["set"] or None),
         load_muscle_model(paths["muscle"], t["muscle_set"] or None),
+        t["ia_share"],
     )
 
 
@@ -143,7 +146,7 @@ def run(cfg: dict, out: Path) -> ExperimentReport:
     from neurosim.simulate.chain import first_cramp, simulate_chain
 
     name = cfg["experiment"]["name"]
-    spinal, muscle = _spinal_models(cfg)
+    spinal, muscle, ia_share = read_spinal(cfg)
     electrolytes, over, perfusion = read_modifiers(cfg, spinal)
     if "electrolytes" in cfg:
         cfg = {**cfg, "ions": {**over["ions"], **cfg.get("ions", {})}}
@@ -175,7 +178,7 @@ def run(cfg: dict, out: Path) -> ExperimentReport:
         root_kwargs=kw,
         seed=seed,
         fatigue=fatigue,
-        ia_share=read_table(cfg.get("spinal", {}), SPINAL_FIELDS, "spinal")["ia_share"],
+        ia_share=ia_share,
     )
     res.meta["electrolytes"] = electrolytes
     res.meta["muscle_o2"] = muscle_o2
