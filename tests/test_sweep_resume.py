@@ -158,14 +158,24 @@ def test_killed_pool_worker(sweep_file, reference, tmp_path):
 
 @pytest.mark.slow
 def test_dask_localcluster_with_a_killed_worker(sweep_file, reference, tmp_path):
-    from distributed import LocalCluster
+    from distributed import Client, LocalCluster
 
-    killed = []
-    with LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
-    ) as cluster:
+    def unfinished(dask_scheduler) -> int:
+        return sum(
+            str(k).startswith("neurosim-sweep") and t.state not in ("memory", "released", "erred")
+            for k, t in dask_scheduler.tasks.items()
+        )
+
+    killed, in_flight = [], []
+    with (
+        LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        Client(cluster) as client,
+    ):
 
         def kill_a_worker(chunk, stored):
+            in_flight.append(client.run_on_scheduler(unfinished))
             if not killed and stored >= 8:
                 nanny = next(iter(cluster.workers.values()))
                 pid = nanny.process.process.pid
@@ -180,6 +190,10 @@ def test_dask_localcluster_with_a_killed_worker(sweep_file, reference, tmp_path)
             on_chunk=kill_a_worker,
         )
     assert killed and run.executor == "dask"
+    # chunks go to the scheduler as workers free up: never more than its 2 threads
+    # (before: all 16 at once, so that a worker could hold a queued one while the other
+    # sat idle)
+    assert len(in_flight) == 16 and max(in_flight) <= 2, in_flight
     assert (run.ran, run.skipped) == (32, 0)
     assert_identical(open_sweep(run.store).load(), reference)
 

@@ -133,8 +133,9 @@ class PoolExecutor:
 class DaskExecutor:
     """Chunks as tasks on a Dask distributed cluster.
 
-    A worker that dies mid-task is the scheduler's business: it reruns the task on
-    another worker. Connection is made here, so an unreachable scheduler fails before
+    Chunks are submitted as the cluster's threads free up, never more at once, so the
+    last chunks go to whichever worker is idle. A worker that dies mid-task is the
+    scheduler's business: it reruns the task on another worker. Connection is made here, so an unreachable scheduler fails before
     any store is touched.
 
     Parameters
@@ -171,8 +172,11 @@ class DaskExecutor:
     def run(self, tasks: dict[int, tuple]) -> Iterator[tuple[int, list]]:
         from distributed import as_completed as dask_completed
 
+        pending = list(tasks.items())
         futs = {}
-        for c, args in tasks.items():
+
+        def submit() -> None:
+            c, args = pending.pop(0)
             f = self.client.submit(
                 evaluate_chunk,
                 *args[:-1],
@@ -181,11 +185,28 @@ class DaskExecutor:
                 pure=False,
             )
             futs[f] = c
+            done.add(f)
+
+        # As many chunks in flight as the cluster has threads, the next submitted as one
+        # finishes: the scheduler would otherwise hand a one-thread worker two chunks
+        # (Dask's default worker-saturation 1.1), and a worker could sit idle at the end
+        # while another still holds a queued chunk.
+        done = dask_completed(loop=self.client.loop)
+        for _ in range(min(len(pending), self._slots())):
+            submit()
         try:
-            for f in dask_completed(list(futs), loop=self.client.loop):
-                yield futs[f], f.result()
+            for f in done:
+                c = futs.pop(f)
+                rows = f.result()
+                for _ in range(min(len(pending), self._slots() - len(futs))):
+                    submit()
+                yield c, rows
         finally:
             self.client.cancel(list(futs))
+
+    def _slots(self) -> int:
+        """Threads of the cluster's workers now (at least 1)."""
+        return max(1, sum(self.client.nthreads().values()))
 
     def close(self) -> None:
         self.client.close()
