@@ -201,3 +201,43 @@ def test_scenario_bad_input(tmp_path):
     p.write_text(late)
     with pytest.raises(ValueError, match="after the protocol"):
         run_experiment(p, tmp_path / "out")
+
+
+@pytest.mark.slow
+def test_a_fatigued_calf_cramps_on_a_smaller_barrage():
+    """Fatigue lowers the ectopic Ia barrage that cramps the calf (README, "Fatigue in
+    the stenosis scenario"): from standing up in the reference scenario, 8 of the 60 Ia
+    afferents through the lesion cramp the fatigued calf (level 0.6) and not the rested
+    one, which needs 9."""
+    from neurosim.experiments import load_experiment
+    from neurosim.experiments._root import read_root, root_kwargs
+    from neurosim.experiments.scenario import read_segments, read_spinal
+    from neurosim.simulate.chain import _fit_ectopic_table
+    from neurosim.simulate.root import simulate_root
+    from neurosim.simulate.spinal import simulate_spinal
+
+    cfg = load_experiment(ROOT / "experiments" / "stenosis_standing.toml")
+    spinal, muscle, _ = read_spinal(cfg)
+    compression, groups, run = read_root(cfg)
+    i, seg = next((i, s) for i, s in enumerate(read_segments(cfg)) if s.name == "from standing up")
+    kw = root_kwargs(run)
+    seed = kw.pop("seed")
+    root = simulate_root(compression, groups, run["duration"], seed=seed, **kw)
+    n_ia = int(spinal["spindle"]["n_afferents"])
+    # the scenario's own seeds for this segment (neurosim.simulate.chain.simulate_chain)
+    ect = segment_input(
+        root, seg, int(spinal["pool"]["n_units"]), n_ia, seed=seed + 1000 + i, ia_share=8 / n_ia
+    )
+    cramp = {
+        level: simulate_spinal(
+            _fit_ectopic_table(spinal, ect),
+            muscle.with_overrides({"fatigue": {"level": level}}, "test"),
+            seg.duration,
+            ectopic=ect,
+            seed=seed + i,
+        ).cramp
+        for level in (0.0, 0.6)
+    }
+    assert n_ia == 60 and len(ect.time) > 0
+    assert not cramp[0.0].detected
+    assert cramp[0.6].detected and cramp[0.6].total_duration > 5e3  # measured 12.5 s
