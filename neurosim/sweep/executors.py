@@ -135,8 +135,8 @@ class DaskExecutor:
 
     Chunks are submitted as the cluster's threads free up, never more at once, so the
     last chunks go to whichever worker is idle. A worker that dies mid-task is the
-    scheduler's business: it reruns the task on another worker. Connection is made here, so an unreachable scheduler fails before
-    any store is touched.
+    scheduler's business: it reruns the task on another worker. Connection is made
+    here, so an unreachable scheduler fails before any store is touched.
 
     Parameters
     ----------
