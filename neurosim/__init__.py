@@ -32,6 +32,13 @@ _PUBLIC = {
     "Morphology": "neurosim.morphology",
     "Mechanism": "neurosim.channels",
     "get_mechanism": "neurosim.channels",
+    "load_compression": "neurosim.compression.load",
+    "AxonGroup": "neurosim.simulate.root",
+    "root_axon": "neurosim.simulate.root",
+    "simulate_root": "neurosim.simulate.root",
+    "Segment": "neurosim.simulate.chain",
+    "simulate_chain": "neurosim.simulate.chain",
+    "run_experiment": "neurosim.experiments",
 }
 
 __all__ = ["__version__", "NeurosimWarning", *_PUBLIC]

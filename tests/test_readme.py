@@ -61,3 +61,10 @@ def test_readme_whole_chain_example(monkeypatch):
     assert extension["cramp"]
     assert extension["rate_mean_hz"] == pytest.approx(13.0, abs=0.5)
     assert ns["rate"].shape == (1,) and ns["rate"][0] > 0
+
+
+def test_top_level_names_resolve():
+    import neurosim
+
+    for name in neurosim.__all__:
+        assert getattr(neurosim, name) is not None, name
