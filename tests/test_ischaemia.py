@@ -129,8 +129,20 @@ def test_root_stage_bad_input():
         simulate_root(cuff, groups, 1000.0, ions={"pump_anaerobic": 2})
 
 
+@pytest.fixture(scope="module")
+def cuff_run():
+    """One motor and one sensory axon through the cuff: 1 min baseline, 13 min of
+    ischaemia, 2 min after release; threshold tracked every minute."""
+    cuff = load_compression(CUFF)
+    groups = [
+        AxonGroup("motor", root_axon("models/axon/human_motor.toml", 21), 1),
+        AxonGroup("sensory", root_axon("models/axon/human_sensory.toml", 21), 1),
+    ]
+    return simulate_root(cuff, groups, 16 * 60e3, window=10.0, track_every=60e3)
+
+
 @pytest.mark.slow
-def test_cuff_ischaemia_threshold_calibration():
+def test_cuff_ischaemia_threshold_calibration(cuff_run):
     """Sensory threshold falls by about a third over the first 8 min, then levels off;
     motor axons change less; after release both rise above baseline, sensory more.
 
@@ -139,13 +151,7 @@ def test_cuff_ischaemia_threshold_calibration():
     than 12 points (it eases back as [Na]i stimulates the remaining pump; measured
     -32% -> -24%). The calibration itself is stated in cuff_ischaemia.toml.
     """
-    cuff = load_compression(CUFF)
-    groups = [
-        AxonGroup("motor", root_axon("models/axon/human_motor.toml", 21), 1),
-        AxonGroup("sensory", root_axon("models/axon/human_sensory.toml", 21), 1),
-    ]
-    res = simulate_root(cuff, groups, 16 * 60e3, window=10.0, track_every=60e3)
-    ds = res.dataset()
+    ds = cuff_run.dataset()
     t_min = ds["track_time"].values / 60 - 1.0  # minutes of ischaemia (cuff at 1 min)
     change = {
         k: ds["threshold_change"].values[ds["kind"].values == k][0] for k in ("motor", "sensory")
@@ -162,3 +168,20 @@ def test_cuff_ischaemia_threshold_calibration():
     assert change["sensory"][after].max() > 15.0, change["sensory"]
     assert change["motor"][after].max() > 0.0, change["motor"]
     assert change["sensory"][after].max() > change["motor"][after].max()
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(
+    strict=True,
+    reason="post-ischaemic ectopic discharge of healthy axons is not reproduced (README, "
+    "'What the model does not reproduce'): the axons are silent during and after the cuff",
+)
+def test_post_release_ectopy_exceeds_ischaemic_and_is_sensory(cuff_run):
+    """Issue 4's number, as a specification of the known gap: paraesthesiae are mild
+    during ischaemia and strong after release (Han et al. 2008), and sensory axons are
+    more prone than motor axons (Mogyoros et al. 2000). Strict: the day the model fires
+    after release this test passes, and the marker (and the README) must change."""
+    during = {k: cuff_run.ectopic_rate(k, 60e3, 14 * 60e3)[0] for k in ("motor", "sensory")}
+    after = {k: cuff_run.ectopic_rate(k, 14 * 60e3, 16 * 60e3)[0] for k in ("motor", "sensory")}
+    assert after["sensory"] > during["sensory"], (during, after)
+    assert after["sensory"] > after["motor"], (during, after)
