@@ -32,6 +32,8 @@ __all__ = ["FIGURES", "figure", "get_figure", "list_figures", "make_figure", "Fi
 #: figure name -> module that registers it (imported lazily)
 FIGURES: dict[str, str] = {
     "travelling_ap": "neurosim.figures.travelling_ap",
+    "blood_flow": "neurosim.figures.blood_flow",
+    "potassium_bursting": "neurosim.figures.potassium_bursting",
     "chain": "neurosim.figures.chain",
     "claudication": "neurosim.figures.claudication",
     "compression_sweep": "neurosim.figures.compression_sweep",
