@@ -81,7 +81,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
 def _cmd_run(args: argparse.Namespace) -> int:
     from neurosim.experiments import run_experiment
 
-    report = run_experiment(args.experiment, out_root=args.out)
+    report = run_experiment(args.experiment, out_root=args.out, overrides=_parse_sets(args.set))
     if args.json:
         print(report.to_json())
     else:
@@ -169,6 +169,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("experiment", help="path to an experiment TOML file")
     p.add_argument("--out", default="results", help="output root folder (default: results)")
     p.add_argument("--json", action="store_true", help="print the metrics as JSON")
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a key of the experiment file, e.g. --set 'run.duration=5 min' "
+        "--set 'axons[1].n=4' --set experiment.name=short (the results folder)",
+    )
     p.set_defaults(func=_cmd_run)
 
     p = sub.add_parser(

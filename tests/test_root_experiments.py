@@ -8,6 +8,7 @@ figure.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -163,9 +164,18 @@ def test_pressure_duration_grid_bad_input(tmp_path, pressures, durations, match)
 
 
 def test_root_experiment_bad_files(tmp_path):
+    # a misspelt table or [experiment] key is an error, not a silently ignored setting
     base = _grid().replace("[grid]", "[gridx]")
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="unknown key.*'gridx'.*valid keys: axons"):
         run_experiment(_write(tmp_path, base), tmp_path / "out")
+    posture = _stenosis("posture_schedule", '[{ posture = "lying" }]', "4 s")
+    with pytest.raises(ValueError, match="'runn'"):
+        run_experiment(_write(tmp_path, posture.replace("[run]", "[runn]")), tmp_path / "out")
+    typo = posture.replace(
+        'kind = "posture_schedule"', 'kind = "posture_schedule"\ndescripton = "x"'
+    )
+    with pytest.raises(ValueError, match="'descripton' in \\[experiment\\]"):
+        run_experiment(_write(tmp_path, typo), tmp_path / "out")
     no_axons = _grid().split("[[axons]]")[0] + '[run]\nduration = "4 s"\n'
     with pytest.raises(ValueError, match="axons"):
         run_experiment(_write(tmp_path, no_axons), tmp_path / "out")
@@ -239,3 +249,49 @@ def test_walking_discharge_starts_after_minutes_and_stops_on_sitting(tmp_path):
     # minutes, not seconds (measured in the posture run: 1.4 min into extension)
     assert 0.5 < w["onset_after_walking_min"] < 5.0, w
     assert w["stop_after_sitting_min"] < 3.0, w
+
+
+@pytest.mark.parametrize(
+    "path", sorted((ROOT / "experiments").glob("*.toml")), ids=lambda p: p.stem
+)
+def test_a_misspelt_table_is_refused_on_loading(tmp_path, path):
+    """Every kind: a table the kind does not read (here a misspelt one) fails on loading,
+    naming it and the valid tables, before anything runs; so does an unknown key of
+    [experiment]. The files are copied together, so that a base is found (loading reads
+    no other file)."""
+    for p in path.parent.glob("*.toml"):
+        (tmp_path / p.name).write_text(p.read_text())
+    text = path.read_text()
+    kind = load_experiment(path)["experiment"]["kind"]
+    bad = tmp_path / path.name
+    bad.write_text(text + '\n[segmentz]\nname = "x"\n')
+    with pytest.raises(ValueError, match="unknown key.*'segmentz'.*valid keys: .*experiment"):
+        load_experiment(bad)
+    bad.write_text(text.replace("[experiment]", '[experiment]\nkinds = "x"', 1))
+    with pytest.raises(ValueError, match=r"unknown key\(s\) 'kinds' in \[experiment\]"):
+        load_experiment(bad)
+    assert kind in {"scenario", "electrically_induced_cramp", *ROOT_KINDS}
+
+
+def test_run_overrides_from_the_command_line(tmp_path, capsys):
+    """`neurosim run FILE --set KEY=VALUE`: the values replace the file's (units parsed as
+    in the file; `experiment.name` names the results folder); a misspelt key, a key
+    inside a `set` table and a malformed item are refused before anything runs."""
+    from neurosim.cli import main
+
+    path = _write(tmp_path, _stenosis("posture_schedule", '[{ posture = "lying" }]', "4 s"))
+    out = tmp_path / "out"
+    sets = ["--set", "run.duration=2 s", "--set", "experiment.name=short", "--set", "axons[1].n=2"]
+    assert main(["run", str(path), "--out", str(out), *sets]) == 0
+    with xr.open_dataset(out / "short" / "root.nc") as ds:
+        assert float(ds.attrs["duration_s"]) == pytest.approx(2.0)
+        assert list(ds["kind"].values) == ["motor", "sensory", "sensory"]
+    capsys.readouterr()
+    for bad, match in (
+        ("run.durration=2 s", "'durration'"),
+        ("compression.set.lesion=1", "`set` table"),
+        ("run.duration", "KEY=VALUE"),
+        ("axons[5].n=1", r"index \[5\] is out of range"),
+    ):
+        assert main(["run", str(path), "--out", str(out), "--set", bad]) == 2
+        assert re.search(match, capsys.readouterr().err), bad

@@ -14,7 +14,10 @@ A file may build on another of the same folder (a scenario that changes one thin
     [electrolytes]
     ca = "0.9 mM"
 
-Each kind is a module in this package that registers a runner with :func:`register`.
+Each kind is a module in this package that registers a runner with :func:`register`,
+naming the top-level tables its files may hold: any other table, or a key of
+``[experiment]`` other than ``kind``, ``name``, ``description`` and ``base``, is refused
+when the file is loaded (a misspelt table would otherwise be a silently ignored setting).
 A runner takes the parsed file (a dict, already checked for the ``experiment`` table)
 and an output folder, writes its results and figure there, and returns an
 :class:`ExperimentReport` whose ``lines`` the CLI prints.
@@ -30,6 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from neurosim.modelfile import merge_tables
+from neurosim.validate import check_keys
 
 __all__ = ["ExperimentReport", "register", "run_experiment", "load_experiment", "KINDS"]
 
@@ -76,13 +80,17 @@ KINDS: dict[str, str] = {
     "cable_response": "neurosim.experiments.cable_response",
 }
 _RUNNERS: dict[str, Runner] = {}
+#: kind -> the top-level tables its files may hold (besides ``[experiment]``)
+_TABLES: dict[str, tuple[str, ...]] = {}
 
 
-def register(kind: str) -> Callable[[Runner], Runner]:
-    """Decorator: make ``kind`` runnable from experiment files."""
+def register(kind: str, tables: tuple[str, ...]) -> Callable[[Runner], Runner]:
+    """Decorator: make ``kind`` runnable from experiment files whose other top-level
+    tables are among ``tables`` (any other, e.g. a misspelt one, is refused on loading)."""
 
     def deco(fn: Runner) -> Runner:
         _RUNNERS[kind] = fn
+        _TABLES[kind] = tuple(tables)
         return fn
 
     return deco
@@ -116,11 +124,22 @@ def _read(path: Path, seen: tuple = ()) -> dict:
     return merged
 
 
-def load_experiment(path: str | Path) -> dict:
-    """Parse an experiment file (merged over its ``base``, if it names one) and check its
-    ``[experiment]`` table."""
+def load_experiment(path: str | Path, overrides: dict | None = None) -> dict:
+    """Parse an experiment file (merged over its ``base``, if it names one), set the
+    ``overrides`` (dotted keys with ``[i]`` indices, TOML-shaped values, e.g.
+    ``{"run.duration": "5 min", "axons[1].n": 4}``) and check its tables."""
+    from neurosim.sweep.spec import set_dotted
+
     path = Path(path)
     cfg = _read(path)
+    for key, value in (overrides or {}).items():
+        if ".set." in f".{key}":
+            raise ValueError(
+                f"override {key!r}: the keys of a `set` table are dotted names themselves "
+                '(e.g. "lesion.level"); change them in a file that names this one as its '
+                "`experiment.base`"
+            )
+        set_dotted(cfg, key, value)
     exp = cfg.get("experiment")
     if not isinstance(exp, dict) or "kind" not in exp:
         raise ValueError(f"{path}: missing [experiment] table with a `kind` key")
@@ -130,17 +149,22 @@ def load_experiment(path: str | Path) -> dict:
             f"{path}: `experiment.kind` = {kind!r} is not a known kind; "
             f"valid kinds: {', '.join(sorted(KINDS))}"
         )
+    if kind not in _RUNNERS:
+        importlib.import_module(KINDS[kind])
+    check_keys(f"{path}", list(cfg), ("experiment", *_TABLES[kind]))
+    check_keys(f"[experiment] of {path}", exp, ("kind", "name", "description"))
     exp.setdefault("name", path.stem)
     cfg["_path"] = str(path)
     return cfg
 
 
-def run_experiment(path: str | Path, out_root: str | Path = "results") -> ExperimentReport:
-    """Run an experiment file; results go to ``out_root/<name>/``."""
-    cfg = load_experiment(path)
+def run_experiment(
+    path: str | Path, out_root: str | Path = "results", overrides: dict | None = None
+) -> ExperimentReport:
+    """Run an experiment file, with ``overrides`` set (see :func:`load_experiment`);
+    results go to ``out_root/<name>/`` (``experiment.name`` may be overridden too)."""
+    cfg = load_experiment(path, overrides)
     kind = cfg["experiment"]["kind"]
-    if kind not in _RUNNERS:
-        importlib.import_module(KINDS[kind])
     out = Path(out_root) / cfg["experiment"]["name"]
     out.mkdir(parents=True, exist_ok=True)
     return _RUNNERS[kind](cfg, out)

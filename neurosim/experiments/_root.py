@@ -72,6 +72,10 @@ def _resolve(base: Path, rel: str, key: str) -> Path:
     return p
 
 
+#: top-level tables of a root-stage experiment file (besides ``[experiment]``)
+ROOT_TABLES = ("compression", "axons", "run", "ions")
+
+
 def read_root(cfg: dict, *, run_extra: dict | None = None, axon_set: dict | None = None):
     """Compression file, axon groups and run keywords of a root-stage experiment.
 

@@ -38,7 +38,6 @@ from pathlib import Path
 
 from neurosim.experiments import ExperimentReport, register
 from neurosim.modelfile import Field, load_toml, read_table
-from neurosim.validate import check_keys
 
 __all__ = [
     "run",
@@ -77,12 +76,8 @@ def _read(cfg: dict) -> dict:
     from neurosim.sweep.model import _detect_sites
     from neurosim.sweep.spec import set_dotted
 
-    check_keys(
-        f"{cfg.get('_path', 'experiment file')}",
-        [k for k in cfg if k != "_path"],
-        ("experiment", "cable_response", "overrides"),
-        ("experiment", "cable_response"),
-    )
+    if "cable_response" not in cfg:
+        raise ValueError("missing [cable_response] table")
     c = read_table(cfg["cable_response"], SCHEMA, "cable_response")
     base = Path(cfg.get("_path", ".")).resolve().parent
     model_path = (base / c["model"]).resolve()
@@ -136,7 +131,7 @@ def _responses(r: dict, rows: list[dict], duration: float) -> dict:
     }
 
 
-@register("cable_response")
+@register("cable_response", ("cable_response", "overrides"))
 def run(cfg: dict, out: Path) -> ExperimentReport:
     """Run the amplitudes as one batch; save ``summary.json``."""
     from neurosim.sweep.model import evaluate_model_points

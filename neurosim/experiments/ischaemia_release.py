@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from neurosim.experiments import ExperimentReport, register
-from neurosim.experiments._root import read_root, root_kwargs, save_dataset
+from neurosim.experiments._root import ROOT_TABLES, read_root, root_kwargs, save_dataset
 
 __all__ = ["run", "analyse"]
 
@@ -83,7 +83,7 @@ def analyse(ds, onset_ms: float, release_ms: float) -> dict:
     return out
 
 
-@register("ischaemia_release")
+@register("ischaemia_release", ROOT_TABLES)
 def run(cfg: dict, out: Path) -> ExperimentReport:
     """Run an ischaemia-and-release experiment file (see the module docstring)."""
     from neurosim.simulate.root import simulate_root

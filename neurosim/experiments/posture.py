@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from neurosim.experiments import ExperimentReport, register
-from neurosim.experiments._root import read_root, root_kwargs, save_dataset
+from neurosim.experiments._root import ROOT_TABLES, read_root, root_kwargs, save_dataset
 
 __all__ = ["run_postures", "run_walking", "phase_table", "walking_times"]
 
@@ -137,13 +137,13 @@ def _run(cfg: dict, out: Path, kind: str) -> ExperimentReport:
     return ExperimentReport(name=name, lines=lines, metrics=summary, files=files)
 
 
-@register("posture_schedule")
+@register("posture_schedule", ROOT_TABLES)
 def run_postures(cfg: dict, out: Path) -> ExperimentReport:
     """Run a posture-schedule experiment file."""
     return _run(cfg, out, "posture_schedule")
 
 
-@register("walking_test")
+@register("walking_test", ROOT_TABLES)
 def run_walking(cfg: dict, out: Path) -> ExperimentReport:
     """Run a walking-test experiment file."""
     return _run(cfg, out, "walking_test")

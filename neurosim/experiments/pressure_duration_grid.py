@@ -31,7 +31,13 @@ import numba
 import numpy as np
 
 from neurosim.experiments import ExperimentReport, register
-from neurosim.experiments._root import RUN_FIELDS, read_root, root_kwargs, save_dataset
+from neurosim.experiments._root import (
+    ROOT_TABLES,
+    RUN_FIELDS,
+    read_root,
+    root_kwargs,
+    save_dataset,
+)
 from neurosim.modelfile import Field, read_table
 
 __all__ = ["run", "grid_dataset"]
@@ -155,7 +161,7 @@ def simulate_grid(cfg: dict, grid: dict):
 MAX_MEASUREMENTS = 200
 
 
-@register("pressure_duration_grid")
+@register("pressure_duration_grid", (*ROOT_TABLES, "grid"))
 def run(cfg: dict, out: Path) -> ExperimentReport:
     """Run a pressure x duration grid experiment file (see the module docstring)."""
     name = cfg["experiment"]["name"]

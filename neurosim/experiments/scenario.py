@@ -45,7 +45,7 @@ from pathlib import Path
 import numpy as np
 
 from neurosim.experiments import ExperimentReport, register
-from neurosim.experiments._root import read_root, root_kwargs, save_dataset
+from neurosim.experiments._root import ROOT_TABLES, read_root, root_kwargs, save_dataset
 from neurosim.modelfile import Field, read_table
 
 __all__ = ["run", "read_segments"]
@@ -140,7 +140,7 @@ def _discharge_spans(ev: dict, kinds) -> dict:
     return out
 
 
-@register("scenario")
+@register("scenario", (*ROOT_TABLES, "segments", "spinal", "electrolytes", "muscle_perfusion"))
 def run(cfg: dict, out: Path) -> ExperimentReport:
     """Run a whole-chain scenario file (see the module docstring)."""
     from neurosim.simulate.chain import first_cramp, simulate_chain
