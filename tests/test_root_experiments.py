@@ -8,6 +8,7 @@ figure.
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -286,6 +287,13 @@ def test_run_overrides_from_the_command_line(tmp_path, capsys):
     with xr.open_dataset(out / "short" / "root.nc") as ds:
         assert float(ds.attrs["duration_s"]) == pytest.approx(2.0)
         assert list(ds["kind"].values) == ["motor", "sensory", "sensory"]
+    record = json.loads((out / "short" / "experiment.json").read_text())
+    assert record["overrides"] == {
+        "run.duration": "2 s",
+        "experiment.name": "short",
+        "axons[1].n": 2,
+    }
+    assert record["config"]["run"]["duration"] == "2 s" and record["file"] == str(path)
     capsys.readouterr()
     for bad, match in (
         ("run.durration=2 s", "'durration'"),

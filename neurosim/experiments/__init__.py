@@ -162,9 +162,20 @@ def run_experiment(
     path: str | Path, out_root: str | Path = "results", overrides: dict | None = None
 ) -> ExperimentReport:
     """Run an experiment file, with ``overrides`` set (see :func:`load_experiment`);
-    results go to ``out_root/<name>/`` (``experiment.name`` may be overridden too)."""
+    results go to ``out_root/<name>/`` (``experiment.name`` may be overridden too), with
+    ``experiment.json``: the file, the overrides and the configuration as run (merged
+    over its base)."""
     cfg = load_experiment(path, overrides)
     kind = cfg["experiment"]["kind"]
     out = Path(out_root) / cfg["experiment"]["name"]
     out.mkdir(parents=True, exist_ok=True)
-    return _RUNNERS[kind](cfg, out)
+    report = _RUNNERS[kind](cfg, out)
+    record = {
+        "file": str(Path(path).resolve()),
+        "overrides": dict(overrides or {}),
+        "config": {k: v for k, v in cfg.items() if not k.startswith("_")},
+    }
+    spath = out / "experiment.json"
+    spath.write_text(json.dumps(record, indent=2, default=str))
+    report.files.append(spath)
+    return report
