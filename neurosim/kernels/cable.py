@@ -81,10 +81,13 @@ __all__ = ["integrate", "integrate_serial", "steady_gates", "DEFAULT_WIDTH"]
 DEFAULT_WIDTH = 16
 #: members one pass of the vectorised inner loops handles (LLVM's vector width times
 #: its interleave). The remainder of a block runs in scalar code at several times the
-#: cost per member, so a block is padded up to a multiple of LANES: measured on the
-#: 21-node human sensory axon, one thread, 100 ms at dt 25 us (2-core AMD EPYC), a
-#: block of 8 took 385 ms, of 10 625 ms, of 12 789 ms and of 16 528 ms (4: 485, 2:
-#: 409, 1: 275). Padding pays from a remainder of 2 members.
+#: cost per member, so a block is padded up to a multiple of LANES. Measured on a
+#: 2-core AMD EPYC, one thread, 21-node human sensory axons (min of 7 runs of 50 ms at
+#: dt 25 us, relative to a block of 16 in the same run): unpadded, a block of 4 costs
+#: 0.85, of 10 0.99, of 12 1.22; padded 0.75-0.77, 1.0, 0.98-1.0. On the compression
+#: sweep's 60-78 mmHg chunk (10 members a group, firing; its first 3 min) 61.6 and
+#: 58.5 s unpadded against 48.1 and 47.2 s padded, alternated. A block of 1 is not
+#: padded (8 columns cost more than one scalar member).
 LANES = 8
 
 
