@@ -16,7 +16,7 @@ the nodes it is shorted to ground.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 
@@ -27,6 +27,7 @@ __all__ = [
     "MRG_TABLE",
     "MRG_COLUMNS",
     "MRGGeometry",
+    "GEOMETRY_KEYS",
     "mrg_geometry",
     "mrg_sections",
     "SECTION_TYPES",
@@ -111,22 +112,7 @@ class MRGGeometry:
         return self.rho_a / area_cm2 * 1e-6
 
     def check(self) -> None:
-        for name in (
-            "axon_diameter",
-            "node_diameter",
-            "flut_diameter",
-            "node_spacing",
-            "flut_length",
-            "lamellae",
-            "node_length",
-            "mysa_length",
-            "space_node",
-            "space_internode",
-            "rho_a",
-            "cm",
-            "myelin_cm",
-            "myelin_g",
-        ):
+        for name in GEOMETRY_KEYS:
             check_positive(f"fiber.{name}", getattr(self, name))
         for name in ("axon_diameter", "node_diameter", "flut_diameter"):
             check_range(
@@ -145,6 +131,11 @@ class MRGGeometry:
                 f"the spacing must exceed "
                 f"{self.node_length + 2 * self.mysa_length + 2 * self.flut_length:g} um"
             )
+
+
+#: every geometry and passive constant of a fibre besides its diameter: what a model
+#: file's ``[fiber]`` table may set (each must be positive)
+GEOMETRY_KEYS = tuple(f.name for f in fields(MRGGeometry) if f.name != "fiber_diameter")
 
 
 def mrg_geometry(fiber_diameter: float, **overrides) -> MRGGeometry:

@@ -14,7 +14,7 @@ import numpy as np
 
 from neurosim.modelfile import Field, read_table
 from neurosim.morphology import Morphology
-from neurosim.morphology.mrg import mrg_geometry, mrg_sections
+from neurosim.morphology.mrg import GEOMETRY_KEYS, mrg_geometry, mrg_sections
 from neurosim.simulate.load import insert_mechanisms, register_builder
 from neurosim.simulate.model import CableModel
 
@@ -51,29 +51,13 @@ FIBER_FIELDS = {
         "conductance_density", default=0.001, **_POS, doc="conductance per lamella membrane"
     ),
 }
-_GEOMETRY_KEYS = (
-    "axon_diameter",
-    "node_diameter",
-    "flut_diameter",
-    "node_spacing",
-    "flut_length",
-    "lamellae",
-    "node_length",
-    "mysa_length",
-    "space_node",
-    "space_internode",
-    "rho_a",
-    "cm",
-    "myelin_cm",
-    "myelin_g",
-)
 
 
 @register_builder("mrg")
 def build_mrg(cfg: dict, m: dict) -> CableModel:
     """An MRG-type double-cable axon from ``[fiber]`` and ``[mechanisms.*]``."""
     f = read_table(cfg.get("fiber", {}), FIBER_FIELDS, "fiber")
-    geo = mrg_geometry(f["diameter"], **{k: f[k] for k in _GEOMETRY_KEYS if f[k] is not None})
+    geo = mrg_geometry(f["diameter"], **{k: f[k] for k in GEOMETRY_KEYS if f[k] is not None})
     morph = Morphology(mrg_sections(geo, f["nodes"], f["ends"]))
     model = CableModel(
         m["name"],
