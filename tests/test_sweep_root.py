@@ -3,6 +3,8 @@ batched grids (experiments/pressure_duration_grid.toml as target)."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +17,7 @@ from neurosim.experiments.pressure_duration_grid import (
     simulate_grid,
     sweep_outputs,
 )
+from neurosim.kernels.cable import DEFAULT_WIDTH
 from neurosim.sweep import load_sweep, open_sweep, run_sweep
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -46,10 +49,11 @@ def test_root_sweep_outputs_and_parameters(grid_cfg):
 
 def test_sweep_file_of_1000_points_loads():
     spec = load_sweep(ROOT / "experiments" / "sweeps" / "compression_pressure_duration.toml")
-    assert spec.n_points == 1000 and spec.chunk == 100
-    # durations vary fastest: a chunk is 10 pressures x all 10 durations (one root run)
+    assert spec.n_points == 1000 and spec.chunk == 160
+    # durations vary fastest: a chunk is 16 pressures (one full block of the cable
+    # kernel) x all 10 durations, one root run
     c0 = spec.chunk_slice(0)
-    assert len(set(spec.points["grid.pressure"][c0])) == 10
+    assert len(set(spec.points["grid.pressure"][c0])) == DEFAULT_WIDTH == 16
     assert len(set(spec.points["grid.duration"][c0])) == 10
 
 
@@ -103,6 +107,29 @@ def test_sweep_points_equal_the_grid_run(tmp_path, grid_cfg):
     ]
     a, b = evaluate_points(grid_cfg, pts, [0, 0])
     assert a == b  # 5 mM/s is the file's own value
+
+
+@pytest.mark.slow
+def test_chunking_comparison_script_runs_on_two_stores(tmp_path):
+    """benchmarks/sweep_chunking.py reads two real stores of one sweep run with different
+    chunks (both pressures in one batch, then one pressure per batch) and reports."""
+    stores = []
+    for chunk in (2, 1):
+        sweep = tmp_path / f"c{chunk}.toml"
+        sweep.write_text(
+            f'[sweep]\ntarget = "{GRID}"\nchunk = {chunk}\n[parameters]\n'
+            '"grid.pressure" = { values = ["20 mmHg", "150 mmHg"] }\n'
+            '"grid.duration" = { values = ["0.5 min"] }\n'
+        )
+        stores.append(run_sweep(sweep, tmp_path / f"c{chunk}.zarr", workers=1, quiet=True).store)
+    script = ROOT / "benchmarks" / "sweep_chunking.py"
+    out = subprocess.run(
+        [sys.executable, str(script), *map(str, stores)], capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("2 points\n")
+    for line in ("sensory: ectopic firing at", "motor conduction differs at", "a: sensory rate"):
+        assert line in out.stdout
 
 
 def test_a_chunk_keeps_the_threads_the_sweep_gave_it(grid_cfg):

@@ -24,7 +24,11 @@ refuses unknown keys (:meth:`neurosim.sweep.evaluators.Evaluator.check_parameter
 
 Per-point seeds come from :class:`numpy.random.SeedSequence` with the sweep seed as
 entropy and the point index as spawn key, so a point's seed depends on neither the
-chunking, nor the executor, nor on whether the sweep was resumed.
+chunking, nor the executor, nor on whether the sweep was resumed. Its outputs depend
+on neither the executor nor a resume (the chunks stay the same), but a batched target
+may tie them to the chunking: the root stage runs a chunk as one batch whose members
+share slow steps, so its outputs move with ``chunk`` within the multi-rate error
+(``benchmarks/sweep_chunking.py`` compares two chunkings of the compression sweep).
 """
 
 from __future__ import annotations
