@@ -69,10 +69,10 @@ def main() -> int:
                 f"{kind} threshold change: median |difference| {np.nanmedian(d):.2f}, "
                 f"max {np.nanmax(d):.2f} percentage points"
             )
+    firing = (ra > 0) | (rb > 0)
     for kind in ("motor", "sensory"):
         ca, cb = a[f"{kind}_conducting"].values, b[f"{kind}_conducting"].values
         flip = ca != cb
-        firing = (ra > 0) | (rb > 0)
         print(
             f"{kind} conduction differs at {flip.sum()} points: {(flip & firing).sum()} where "
             f"the sensory axon fires, {(flip & ~firing).sum()} where it does not; conducting "
