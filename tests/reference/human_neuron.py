@@ -2,7 +2,8 @@
 
 ``tests/data/human_{motor,sensory}_D{8.7,10.0,12.8}.npz`` (stimulated, 37 degC),
 ``..._D10.0_T20.npz`` (20 degC), ``..._D10.0_rest.npz`` (no stimulus, 100 ms) and
-``..._D10.0_sd.npz`` (thresholds at several pulse durations).
+``..._D10.0_sd.npz`` (thresholds at several pulse durations) and ``..._D10.0_step.npz``
+(100 ms current steps: accommodation). ``human_neuron.py step`` writes only the last.
 
 The axon is the MRG double cable of ``mrg_neuron.py`` (same geometry, myelin, periaxonal
 space, built the same way) with the membrane of the human axon models of Gaines et al.
@@ -24,6 +25,8 @@ Needs the optional NEURON extra; ``mod/*.mod`` are compiled into ``build/`` on d
 """
 
 from __future__ import annotations
+
+import sys
 
 import numpy as np
 from mrg_neuron import (
@@ -72,6 +75,11 @@ SD_SITE, SD_DETECT = 20, 35
 SD_DELAY = 1.0  # ms
 SD_WINDOW = 3.0  # ms after the pulse end
 SD_DURATIONS = (0.05, 0.1, 0.2, 0.5, 1.0)  # ms
+# accommodation: a long current step at node[20] (README, "What the model does not
+# reproduce": the axons fire once at the onset of a sustained depolarisation)
+STEP_DELAY, STEP_DUR, STEP_TSTOP = 5.0, 100.0, 150.0  # ms
+STEP_AMPS = (1.0, 3.0)  # nA
+STEP_EVERY = 20  # keep every 20th sample (0.1 ms) of the traces
 
 # Gaines et al. 2018 (ModelDB 243841) node_*, mysa_*, flut_*, stin_* parameter sets.
 # Node densities in S/cm2 of nodal membrane; internodal densities per axolemma area
@@ -498,10 +506,70 @@ def strength_duration_case(name, variant, fibre_d, common_meta):
     return path, thresholds
 
 
-def main():
-    """Find each variant's stimulus amplitude, run every case and print a summary."""
+def step_case(name, variant, fibre_d, common_meta):
+    """Long current steps at node[SD_SITE]: spike counts at every node and the
+    potential at the step site and at node[SD_DETECT] (every ``STEP_EVERY``-th sample)."""
+    geo = geometry(fibre_d)
+    props = section_properties(geo, VARIANTS[variant])
+    secs = build_axon(props)
+    state, chunks = relax_to_rest(secs, CELSIUS)
+    sites = [secs["node"][SD_SITE], secs["node"][SD_DETECT]]
+    counts, first, traces = [], [], []
+    for amp in STEP_AMPS:
+        stims = [(SD_SITE, STEP_DELAY, STEP_DUR, amp)]
+        t, v, _ = run(secs, state, STEP_TSTOP, sites + secs["node"], CELSIUS, stims)
+        trains = [upward_crossings(t, vn) for vn in v[len(sites) :]]
+        spike_times, spike_counts = pad_spike_times(trains)
+        counts.append(spike_counts)
+        first.append(spike_times[:, 0])
+        traces.append(v[: len(sites), ::STEP_EVERY])
+    meta = {
+        **common_meta,
+        "case": name,
+        "variant": variant,
+        "command": regenerate_command(),
+        "dt_ms": DT,
+        "tstop_ms": STEP_TSTOP,
+        "integrator": "fixed step backward Euler (secondorder=0)",
+        "celsius_degC": CELSIUS,
+        "fibre_d_um": fibre_d,
+        "n_nodes": N_NODES,
+        "section_properties": props,
+        "initial_state": f"resting state ({chunks} relaxation chunks), as the other cases",
+        "step": {"node": SD_SITE, "delay_ms": STEP_DELAY, "dur_ms": STEP_DUR},
+        "amps_nA": list(STEP_AMPS),
+        "v": f"membrane potential (mV) at node[{SD_SITE}] and node[{SD_DETECT}], every "
+        f"{STEP_EVERY}th sample",
+        "spike_detection": "upward 0 mV crossing, linear interpolation between samples",
+    }
+    path = save_case(
+        name,
+        meta,
+        t=t[::STEP_EVERY],
+        v=np.array(traces),
+        amps_nA=np.array(STEP_AMPS),
+        site_labels=np.array([f"node[{SD_SITE}]", f"node[{SD_DETECT}]"]),
+        spike_counts=np.array(counts),
+        first_spike_ms=np.array(first),
+    )
+    return path, np.array(counts)
+
+
+def main(only=None):
+    """Find each variant's stimulus amplitude, run every case and print a summary.
+
+    ``only = "step"`` (``human_neuron.py step``) writes only the long-step cases."""
     load_mechanisms()
     for variant in VARIANTS:
+        model_meta = {
+            "model": f"{variant}: MRG double cable (SCIENCE.md s.3) with the Gaines et al. 2018 "
+            "(ModelDB 243841) parameter set, fast K/HCN/internodal Ks Q10 3 from 34 degC",
+            "neuron_version": h.nrnversion(),
+        }
+        if only == "step":
+            path, counts = step_case(f"{variant}_D10.0_step", variant, 10.0, model_meta)
+            print(f"{variant} step spikes per node {counts.min(1)}-{counts.max(1)} -> {path.name}")
+            continue
         thresholds = {}
         for d in DIAMETERS:
             geo = geometry(d)
@@ -515,9 +583,7 @@ def main():
         amp = 2 * max(thresholds.values())
         print(f"{variant}: thresholds {thresholds} nA; stimulus {amp:.5f} nA")
         common = {
-            "model": f"{variant}: MRG double cable (SCIENCE.md s.3) with the Gaines et al. 2018 "
-            "(ModelDB 243841) parameter set, fast K/HCN/internodal Ks Q10 3 from 34 degC",
-            "neuron_version": h.nrnversion(),
+            **model_meta,
             "threshold_nA_by_fibre_d_um": {str(d): thr for d, thr in thresholds.items()},
             "threshold_criterion": f"AP at node[{N_NODES - 1}] (0 mV crossing) by {TSTOP} ms",
             "threshold_rtol": THRESHOLD_RTOL,
@@ -539,7 +605,9 @@ def main():
             )
         path, thr = strength_duration_case(f"{variant}_D10.0_sd", variant, 10.0, common)
         print(f"{variant} strength-duration thresholds {np.round(thr, 5)} nA -> {path.name}")
+        path, counts = step_case(f"{variant}_D10.0_step", variant, 10.0, common)
+        print(f"{variant} step spikes per node {counts.min(1)}-{counts.max(1)} -> {path.name}")
 
 
 if __name__ == "__main__":
-    main()
+    main(*sys.argv[1:2])
