@@ -559,6 +559,8 @@ def main(only=None):
     """Find each variant's stimulus amplitude, run every case and print a summary.
 
     ``only = "step"`` (``human_neuron.py step``) writes only the long-step cases."""
+    if only not in (None, "step"):
+        raise SystemExit(f"usage: human_neuron.py [step]; got {only!r}")
     load_mechanisms()
     for variant in VARIANTS:
         model_meta = {
