@@ -52,7 +52,11 @@ def _format_summary(s: dict, meta: dict) -> str:
             f"  {peak:>12}  {times}"
         )
     if s["cv_sites"]:
-        cv = "no propagated spike" if s["cv_m_per_s"] is None else f"{s['cv_m_per_s']:.4f} m/s"
+        cv = (
+            "no spike conducted from one site to the other"
+            if s["cv_m_per_s"] is None
+            else f"{s['cv_m_per_s']:.4f} m/s"
+        )
         lines.append(f"conduction velocity {s['cv_sites'][0]} -> {s['cv_sites'][1]}: {cv}")
     return "\n".join(lines)
 

@@ -211,6 +211,27 @@ def test_cli_prints_cv_and_ap_peak(capsys):
     assert peaks["node[20]"] == pytest.approx(28.4, abs=0.1)
 
 
+def test_no_cv_for_a_spike_that_starts_between_the_cv_sites(capsys):
+    """Stimulated at node[20], between the CV sites node[10] and node[30], the spike
+    reaches both at the same time: there is no conduction from one to the other, and the
+    CV is undefined (it used to be the distance over a round-off difference, ~1e14 m/s).
+    A batch member stimulated at node[0] keeps its CV."""
+    mf = load_model(MRG_TOML)
+    proto = dataclasses.replace(
+        mf.protocol,
+        stimuli=(
+            Stimulus("node[20]", 0.5, 0.1, np.array([2.0, 0.0])),
+            Stimulus("node[0]", 0.5, 0.1, np.array([0.0, 2.0])),
+        ),
+    )
+    cv = simulate_cable([mf.model] * 2, proto).conduction_velocity()
+    assert np.isnan(cv[0]), cv
+    assert 40.0 < cv[1] < 60.0, cv
+    stim = '[{site = "node[20]", delay = "0.5 ms", dur = "0.1 ms", amp = "2 nA"}]'
+    assert cli_main(["simulate", str(MRG_TOML), "--set", f"protocol.stimulus={stim}"]) == 0
+    assert "no spike conducted from one site to the other" in capsys.readouterr().out
+
+
 # ---- bad input: a clear error before the run ------------------------------------------
 @pytest.mark.parametrize(
     ("overrides", "match"),

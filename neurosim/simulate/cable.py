@@ -385,10 +385,19 @@ class CableSimulation:
         geo = self.k
         last = self.step // p.record_every + 1
         cv_sites, cv_dist = None, np.full(geo.B, np.nan)
+        cv_inner = np.zeros(len(self.det_comp), dtype=bool)
         if p.cv is not None:
             a, b = (morph.compartment(s) for s in p.cv)
             cv_sites = (morph.label(a), morph.label(b))
             cv_dist = np.array([path_distance(geo.parent, pos, a, b) for pos in geo.position])
+            # on the path from a to b: d(a, c) + d(c, b) = d(a, b) (members share topology)
+            pos = geo.position[0]
+            for k, c in enumerate(self.det_comp):
+                if c not in (a, b):
+                    via = path_distance(geo.parent, pos, a, c) + path_distance(
+                        geo.parent, pos, c, b
+                    )
+                    cv_inner[k] = via <= cv_dist[0] * (1 + 1e-9)
         return CableResult(
             model=self.name,
             t=self.t0 + np.arange(last) * p.dt * p.record_every,
@@ -403,6 +412,7 @@ class CableSimulation:
             spike_counts=self.spk_n.copy(),
             cv_sites=cv_sites,
             cv_distance=cv_dist,
+            cv_inner=cv_inner,
             batch={k: v.copy() for k, v in self.batch.items()},
             meta={
                 "dt_ms": p.dt,

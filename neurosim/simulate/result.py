@@ -44,6 +44,8 @@ class CableResult:
         Sites between which :meth:`conduction_velocity` measures by default.
     cv_distance : ndarray, shape (B,)
         Path distance between the ``cv_sites`` (um), per member.
+    cv_inner : ndarray of bool, shape (D,)
+        Detection sites lying strictly between the ``cv_sites`` on the path joining them.
     batch : dict of str to ndarray (B,)
         Per-member parameter values that defined the batch.
     meta : dict
@@ -63,6 +65,7 @@ class CableResult:
     spike_counts: np.ndarray
     cv_sites: tuple[str, str] | None = None
     cv_distance: np.ndarray = field(default_factory=lambda: np.full(1, np.nan))
+    cv_inner: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
     batch: dict = field(default_factory=dict)
     meta: dict = field(default_factory=dict)
 
@@ -94,13 +97,19 @@ class CableResult:
         """Conduction velocity (m/s) of the first spike between two detection sites, (B,).
 
         Uses the path distance between the sites and the difference of their first
-        threshold crossings; NaN for members where either site did not fire.
+        threshold crossings; NaN for members where either site did not fire. For the
+        protocol's ``cv_sites`` (no arguments), also NaN where the first spike reaches a
+        detection site between them before it reaches either: it started between the
+        sites (a stimulus there), so nothing was conducted from one to the other. With
+        no detection site between them this cannot be seen: detect there too.
         """
+        inner = None
         if site_a is None or site_b is None:
             if self.cv_sites is None:
                 raise ValueError("no cv sites: give site_a and site_b or set protocol.cv")
             site_a, site_b = self.cv_sites
             dist = self.cv_distance
+            inner = self.cv_inner
         else:
             ka = self._site_index(site_a, self.spike_sites, "detection")
             kb = self._site_index(site_b, self.spike_sites, "detection")
@@ -109,7 +118,11 @@ class CableResult:
         ta = first[:, self._site_index(site_a, self.spike_sites, "detection")]
         tb = first[:, self._site_index(site_b, self.spike_sites, "detection")]
         with np.errstate(divide="ignore", invalid="ignore"):
-            return dist / np.abs(tb - ta) * 1e-3  # um/ms -> m/s
+            cv = dist / np.abs(tb - ta) * 1e-3  # um/ms -> m/s
+        if inner is not None and inner.any():
+            t_in = np.where(np.isnan(first[:, inner]), np.inf, first[:, inner]).min(axis=1)
+            cv[t_in < np.minimum(ta, tb)] = np.nan
+        return cv
 
     def summary(self, member: int = 0) -> dict:
         """JSON-ready summary of one member: per site spike times and AP peak, the CV.
