@@ -226,6 +226,9 @@ def test_no_cv_for_a_spike_that_starts_between_the_cv_sites(capsys):
     )
     cv = simulate_cable([mf.model] * 2, proto).conduction_velocity()
     assert np.isnan(cv[0]), cv
+    # a bracket around the 10 um MRG CV, 51.34 m/s (test_cli_prints_cv_and_ap_peak; NEURON
+    # agrees to round-off, test_matches_neuron_at_every_diameter_and_20C): what is tested
+    # is that it stays finite
     assert 40.0 < cv[1] < 60.0, cv
     stim = '[{site = "node[20]", delay = "0.5 ms", dur = "0.1 ms", amp = "2 nA"}]'
     assert cli_main(["simulate", str(MRG_TOML), "--set", f"protocol.stimulus={stim}"]) == 0
