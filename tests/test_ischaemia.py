@@ -196,8 +196,11 @@ def test_sensory_axon_after_release_is_quiet_and_accommodates():
     membrane potential: Mogyoros et al. 2000's trigger is absent); and a 100 ms current
     step at the middle node, with the ion layer fully coupled (1 ms slow steps), evokes
     one spike and then none: no burst that periaxonal K could keep going (the "two stable
-    states" of Bostock, Baker & Reid 1991). Measured: node -80.3 mV, periaxonal [K] 3.26
-    mM (E_K -94.9 mV); 1 spike in the step, 0 in the 900 ms after it."""
+    states" of Bostock, Baker & Reid 1991). Nor does a 2 s train at 200 Hz: the [K] under
+    the myelin falls (the pump) rather than rises, and no spike follows the train.
+    Measured: node -80.3 mV, periaxonal [K] 3.26 mM (E_K -94.9 mV); 1 spike in the step,
+    0 in the 900 ms after it; 400 spikes in the train, [K] under the myelin 3.24 -> 3.14
+    mM over it, 0 spikes in the 1 s after it."""
     cuff = load_compression(CUFF)
     model = root_axon("models/axon/human_sensory.toml", 21).model
     site, stin = "node[10]", "stin[60]"  # the middle node; an internodal compartment
@@ -228,3 +231,16 @@ def test_sensory_axon_after_release_is_quiet_and_accommodates():
     after = isim.run(900.0)
     assert len(during.spikes) == 1, during.spikes
     assert len(after.spikes) == 0, after.spikes
+    # nor does a train load the space under the myelin: 2 s at 200 Hz (the 1 ms pulse at
+    # the start of every 5 ms window, ion layer coupled every window), then 1 s of quiet
+    ko_before = after.traces["ko"][0, 1, -1]
+    isim.window = isim.slow_dt = isim.firing_step = 5.0
+    isim.sim.stim_amp[:] = 3.0
+    train = isim.run(2000.0)
+    isim.window = isim.slow_dt = isim.firing_step = 1.0
+    isim.sim.stim_amp[:] = 0.0
+    quiet = isim.run(1000.0)
+    assert len(train.spikes) == 400, len(train.spikes)  # every pulse fires the node
+    # the pump, driven by the train's Na, takes more K from the film than the spikes add
+    assert train.traces["ko"][0, 1, -1] < ko_before < 4.0, (ko_before, train.traces["ko"][0, 1])
+    assert len(quiet.spikes) == 0, quiet.spikes
