@@ -55,7 +55,7 @@ def plot(ds, path) -> Path:
                     tt, np.nanmin(thr, 0), np.nanmax(thr, 0), color=c, alpha=0.2, lw=0
                 )
         axes[1].set_ylabel("[K]o (mM)")
-        axes[1].legend(frameon=False, ncol=2)
+        axes[1].legend(frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
         axes[2].set_ylabel("node potential (mV)")
         axes[2].legend(frameon=False)
         axes[3].axhline(0, color="0.5", lw=0.8)
