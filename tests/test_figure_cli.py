@@ -150,3 +150,34 @@ def test_potassium_bursting_png(tmp_path, monkeypatch):
     # 60 s, [Na]i still relaxing); at 8 mM never below the cycle's published minimum of
     # 6.70 mM by more than test_cressman's 0.2 mM (measured 6.67)
     assert ko[0, -1] < 4.2 and ko[1].min() > 6.0
+
+
+def test_ectopic_raster_names_kinds_and_says_when_empty():
+    """A raster a reader can read without the caption: each kind's rows are named (in
+    its colour) and an empty panel says there was no ectopic spike."""
+    import matplotlib.pyplot as plt
+    import numpy as np
+    import xarray as xr
+
+    from neurosim.figures._root import ectopic_raster, kind_colour
+
+    def raster(times, axons):
+        ds = xr.Dataset(
+            {"event_time": ("event", np.asarray(times, float)), "event_axon": ("event", axons)},
+            coords={"axon": np.arange(4), "kind": ("axon", ["motor"] * 2 + ["sensory"] * 2)},
+        )
+        fig, ax = plt.subplots()
+        ectopic_raster(ax, ds)
+        texts = {t.get_text(): t for t in ax.texts}
+        plt.close(fig)
+        return ax, texts
+
+    ax, texts = raster([], np.zeros(0, int))
+    assert "no ectopic spike" in texts
+    assert texts["motor"].get_position()[1] == 0.5 and texts["sensory"].get_position()[1] == 2.5
+    assert texts["sensory"].get_color() == kind_colour("sensory")
+    ax, texts = raster([60.0, 120.0], np.array([3, 3]))
+    assert "no ectopic spike" not in texts
+    lines = [ln for ln in ax.lines if ln.get_xdata().size]
+    assert len(lines) == 1 and lines[0].get_label() == "sensory"
+    np.testing.assert_allclose(lines[0].get_xdata(), [1.0, 2.0])  # minutes
