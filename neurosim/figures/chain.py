@@ -131,6 +131,7 @@ def plot(res, path, title: str = "") -> Path:
                 a1.set_ylabel("motor unit")
                 a2.set_ylabel("force (% max)")
                 a3.set_ylabel("EMG (mV)")
+        fig.align_ylabels(top)
         save(fig, path)
     return path
 

@@ -51,7 +51,7 @@ def plot(folders: list[Path], path: Path, titles=None) -> Path:
             ax.plot(t, ds["pressure"].values.max(0), color=PALETTE["black"])
             ax.set_title(title, fontsize=12)
             ax.set_ylim(0, 220)
-            ectopic_raster(axes[1, j], ds, "ectopic spikes\n(axon)")
+            ectopic_raster(axes[1, j], ds, "ectopic spikes\n(axon)", empty_note=False)
             n_ect = summary["ectopic_spikes"]
             axes[1, j].text(
                 0.02, 0.9, f"{n_ect} ectopic spikes", transform=axes[1, j].transAxes, fontsize=10
@@ -94,6 +94,8 @@ def plot(folders: list[Path], path: Path, titles=None) -> Path:
             frameon=False,
             loc="upper left",
         )
+        for col in axes.T:
+            fig.align_ylabels(col)
         save(fig, path)
     return Path(path)
 
